@@ -1,0 +1,50 @@
+# latentsky — two commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+STORE ?= demo_store
+N ?= 20000
+PORT ?= 5006
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint install install-test browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test browser
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "could not install chromium (need root + apt)"; exit 1; }; }
+
+demo: install
+	$(BIN)/latentsky demo --store $(STORE) --n $(N) --port $(PORT)
+
+test: install-test
+	$(BIN)/ruff check explorer models tests benchmarks
+	$(BIN)/python -m pytest -x -q
+
+bench: install
+	$(BIN)/latentsky bench all --out benchmarks/results
+
+lint: install-test
+	$(BIN)/ruff check explorer models tests benchmarks
+	$(BIN)/ruff format --check explorer models tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(STORE)

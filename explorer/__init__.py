@@ -1,0 +1,1 @@
+"""latentsky: explore the self-supervised latent space of astronomical surveys."""

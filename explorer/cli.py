@@ -1,0 +1,84 @@
+"""The ``latentsky`` command line.
+
+Sub-commands live in small modules of :mod:`explorer.commands` and
+:mod:`models.commands` (the latter import torch, lazily). Each module defines
+``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``, and
+must import nothing heavy (umap, torch, panel) at module level, so that
+``latentsky --help`` stays fast.
+
+User errors (:class:`explorer.errors.LatentskyError`) are printed as one line
+``latentsky <cmd>: error: ...`` and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from explorer.errors import LatentskyError
+
+COMMAND_PACKAGES = ("explorer.commands", "models.commands")
+
+
+def _command_modules() -> list[ModuleType]:
+    modules = []
+    for package_name in COMMAND_PACKAGES:
+        try:
+            package = importlib.import_module(package_name)
+        except ModuleNotFoundError:
+            continue
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{package_name}.{info.name}")
+            if hasattr(module, "NAME") and hasattr(module, "run"):
+                modules.append(module)
+    return sorted(modules, key=lambda m: m.NAME)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="latentsky",
+        description="Explore the self-supervised latent space of an astronomical survey.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        doc = (module.__doc__ or module.HELP).strip()
+        cmd = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run, _parser=cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``latentsky`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args._run(args) or 0)
+    except LatentskyError as exc:
+        print(f"latentsky {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"latentsky {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

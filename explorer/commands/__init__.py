@@ -1,0 +1,1 @@
+"""Sub-commands of ``latentsky`` that do not need torch (see :mod:`explorer.cli`)."""

@@ -1,0 +1,1 @@
+"""Self-supervised encoders (SimCLR, BYOL), training and embedding. Imports torch."""

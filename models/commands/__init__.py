@@ -1,0 +1,1 @@
+"""Sub-commands of ``latentsky`` that need torch (imported lazily in ``run``)."""
