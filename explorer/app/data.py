@@ -1,0 +1,250 @@
+"""Server-side point table of one store version: lookup, selection, ordering.
+
+Everything here is plain numpy/pandas/scipy, testable without a server. One
+:class:`MapData` per ``(store, version)`` is shared by all browser sessions of
+a server process (:func:`map_data`), so a 1 000 000-source table and its
+KD-tree are built once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from explorer.errors import DataError
+
+log = logging.getLogger(__name__)
+
+#: colour field meaning "number of sources per pixel" (datashader count)
+COUNT = "count"
+#: colour field: index of the saved cluster a source belongs to (-1 none)
+SAVED_CLUSTER = "saved_cluster"
+#: colour field: neighbourhood change since the previous version (explorer.diff)
+NEIGHBOURHOOD_CHANGE = "neighbourhood_change"
+#: colour fields drawn with a categorical colour map
+CATEGORICAL = frozenset({"cluster", SAVED_CLUSTER})
+_MAP_ONLY = {"id", "x", "y", "anomaly_rank"}
+
+
+def points_in_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even-odd (ray casting) point-in-polygon test, vectorised over points.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        ``(N,)`` point coordinates.
+    polygon : ndarray
+        ``(V, 2)`` vertices in order; the polygon is closed implicitly.
+
+    Returns
+    -------
+    ndarray
+        ``(N,)`` bool, True inside. Points exactly on an edge may go either way.
+
+    Raises
+    ------
+    ValueError
+        If the polygon has fewer than 3 vertices or is not ``(V, 2)``.
+    """
+    polygon = np.asarray(polygon, dtype=np.float64)
+    if polygon.ndim != 2 or polygon.shape[1] != 2 or len(polygon) < 3:
+        msg = f"polygon has shape {polygon.shape}, need (V >= 3, 2) vertices"
+        raise ValueError(msg)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    inside = np.zeros(x.shape, dtype=bool)
+    (xmin, ymin), (xmax, ymax) = polygon.min(axis=0), polygon.max(axis=0)
+    candidates = np.flatnonzero((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+    if candidates.size == 0:
+        return inside
+    px, py = x[candidates], y[candidates]
+    hit = np.zeros(candidates.size, dtype=bool)
+    xj, yj = polygon[-1]
+    for xi, yi in polygon:
+        crosses = (yi > py) != (yj > py)
+        if crosses.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_cross = xi + (py - yi) * (xj - xi) / (yj - yi)
+            hit ^= crosses & (px < x_cross)
+        xj, yj = xi, yi
+    inside[candidates] = hit
+    return inside
+
+
+def points_in_box(
+    x: np.ndarray, y: np.ndarray, bounds: tuple[float, float, float, float]
+) -> np.ndarray:
+    """``(N,)`` bool mask of points inside ``bounds = (x0, y0, x1, y1)`` (inclusive)."""
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+
+
+def page_slice(n_items: int, page: int, per_page: int) -> tuple[slice, int]:
+    """Slice of page ``page`` (0-based, clamped) and the number of pages.
+
+    Returns
+    -------
+    slice, int
+        Items of the page, and ``max(1, ceil(n_items / per_page))``.
+    """
+    if per_page < 1:
+        msg = f"per_page must be >= 1, got {per_page}"
+        raise ValueError(msg)
+    n_pages = max(1, -(-int(n_items) // per_page))
+    page = min(max(int(page), 0), n_pages - 1)
+    return slice(page * per_page, min((page + 1) * per_page, n_items)), n_pages
+
+
+class MapData:
+    """The map table of one version joined with the catalogue.
+
+    Parameters
+    ----------
+    store : explorer.store.Store
+        The opened store.
+    version : str
+        Version name (its ``map.parquet`` must exist).
+
+    Attributes
+    ----------
+    table : DataFrame
+        Row-aligned with the catalogue: ``id, x, y``, the map's score columns
+        and the numeric public catalogue columns (``ra``, ``dec``, mags, ...).
+    x, y : ndarray
+        ``(N,)`` float64 map coordinates.
+    """
+
+    def __init__(self, store, version: str) -> None:
+        from scipy.spatial import cKDTree
+
+        self.store = store
+        self.version = version
+        map_table = store.map_table(version)
+        catalog = store.catalog
+        if len(map_table) != len(catalog):
+            msg = (
+                f"{store.version_file(version, 'map.parquet')} has {len(map_table)} rows "
+                f"but the catalogue has {len(catalog)}"
+            )
+            raise DataError(msg)
+        if not np.array_equal(map_table["id"].to_numpy(), catalog["id"].to_numpy()):
+            msg = f"map.parquet of version {version!r} is not row-aligned with the catalogue"
+            raise DataError(msg)
+        extra = [
+            c for c in catalog.columns
+            if c not in map_table.columns and not str(c).startswith("_")
+            and pd.api.types.is_numeric_dtype(catalog[c])
+            and not pd.api.types.is_bool_dtype(catalog[c])
+        ]
+        table = map_table.reset_index(drop=True)
+        for column in extra:
+            table[column] = catalog[column].to_numpy()
+        self.table = table
+        self.ids = table["id"].to_numpy(dtype=np.int64)
+        self.x = table["x"].to_numpy(dtype=np.float64)
+        self.y = table["y"].to_numpy(dtype=np.float64)
+        self.tree = cKDTree(np.column_stack([self.x, self.y]))
+        self._id_sorter = np.argsort(self.ids, kind="stable")
+        self._embeddings = None
+
+    @property
+    def n(self) -> int:
+        """Number of sources."""
+        return len(self.ids)
+
+    def numeric_fields(self) -> list[str]:
+        """Colour fields from the table: numeric, not ``id/x/y``, not hidden."""
+        return [
+            c for c in self.table.columns
+            if c not in _MAP_ONLY and not str(c).startswith("_")
+            and pd.api.types.is_numeric_dtype(self.table[c])
+        ]
+
+    def rows_of(self, ids) -> np.ndarray:
+        """Rows of ``ids`` (all must exist, else :class:`DataError`)."""
+        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        sorted_ids = self.ids[self._id_sorter]
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
+        if ids.size and not (sorted_ids[pos] == ids).all():
+            missing = ids[sorted_ids[pos] != ids][:5].tolist()
+            msg = f"source id(s) {missing} not in version {self.version!r}"
+            raise DataError(msg)
+        return self._id_sorter[pos]
+
+    def nearest(self, x: float, y: float, radius: float) -> int | None:
+        """Row of the source nearest to ``(x, y)`` within ``radius`` (map units)."""
+        if x is None or y is None or not np.isfinite([x, y]).all():
+            return None
+        distance, row = self.tree.query([x, y], k=1, distance_upper_bound=radius)
+        return int(row) if np.isfinite(distance) else None
+
+    def select_box(self, bounds) -> np.ndarray:
+        """Sorted rows inside ``bounds = (x0, y0, x1, y1)``."""
+        return np.flatnonzero(points_in_box(self.x, self.y, bounds))
+
+    def select_polygon(self, vertices) -> np.ndarray:
+        """Sorted rows inside the polygon ``vertices`` ``(V, 2)``."""
+        return np.flatnonzero(points_in_polygon(self.x, self.y, vertices))
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """Memory-mapped ``(N, D)`` embeddings of this version."""
+        if self._embeddings is None:
+            self._embeddings = self.store.embeddings(self.version)
+        return self._embeddings
+
+    def order(self, rows: np.ndarray, key: str) -> np.ndarray:
+        """``rows`` reordered by ``key``.
+
+        ``anomaly_score`` and numeric columns sort descending (most anomalous
+        / largest first), ``id`` ascending, ``centroid`` by ascending
+        Euclidean embedding distance to the mean embedding of ``rows``.
+
+        Raises
+        ------
+        DataError
+            If ``key`` is neither ``id``, ``centroid`` nor a table column.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return rows
+        if key == "id":
+            values = self.ids[rows].astype(np.float64)
+        elif key == "centroid":
+            vectors = np.asarray(self.embeddings[np.sort(rows)], dtype=np.float64)
+            rows = np.sort(rows)
+            centroid = vectors.mean(axis=0)
+            values = np.linalg.norm(vectors - centroid, axis=1)
+        elif key in self.table.columns:
+            values = -self.table[key].to_numpy(dtype=np.float64)[rows]
+        else:
+            msg = f"cannot order by {key!r}: not 'id', 'centroid' or a map/catalogue column"
+            raise DataError(msg)
+        values = np.where(np.isnan(values), np.inf, values)
+        return rows[np.lexsort((self.ids[rows], values))]
+
+
+_CACHE: dict[tuple[str, str, float], MapData] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def map_data(store, version: str) -> MapData:
+    """The shared :class:`MapData` of ``(store, version)`` (rebuilt if its file changed)."""
+    path = Path(store.version_file(version, "map.parquet"))
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    key = (str(Path(store.root).resolve()), version, mtime)
+    with _CACHE_LOCK:
+        data = _CACHE.get(key)
+        if data is None:
+            log.info("loading map of %s version %s", store.root, version)
+            data = MapData(store, version)
+            for old in [k for k in _CACHE if k[:2] == key[:2]]:
+                del _CACHE[old]
+            _CACHE[key] = data
+        return data

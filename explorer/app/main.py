@@ -1,0 +1,137 @@
+"""The latentsky dashboard: lays out the views on one :class:`AppState`.
+
+Served by ``latentsky serve STORE`` (which sets ``LATENTSKY_STORE``); also
+``panel serve explorer/app/main.py --args STORE``. Importing this module
+builds nothing; :func:`create_app` makes one session's page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import holoviews as hv
+import panel as pn
+
+from explorer.app.state import URL_PARAMS, AppState
+from explorer.app.views.anomalies import AnomalyView
+from explorer.app.views.clusters import ClustersView
+from explorer.app.views.controls import ControlsView
+from explorer.app.views.cutout import CutoutView
+from explorer.app.views.grid import GridView
+from explorer.app.views.map import MapView
+from explorer.app.views.metrics import MetricsView
+from explorer.app.views.similar import SimilarView
+from explorer.errors import LatentskyError
+from explorer.store import Store
+
+log = logging.getLogger(__name__)
+
+STORE_ENV = "LATENTSKY_STORE"
+VERSION_ENV = "LATENTSKY_VERSION"
+ACCENT = "#7df9ff"
+
+_CSS = """
+:host { --accent-fill-rest: #1f6feb; }
+.bk-panel-models-layout-Column { }
+"""
+
+
+def extension() -> None:
+    """Load Panel/HoloViews extensions (dark theme, notifications)."""
+    hv.extension("bokeh", logo=False)
+    pn.extension(notifications=True, theme="dark", raw_css=[_CSS])
+
+
+def store_path() -> str:
+    """Store directory from ``LATENTSKY_STORE`` or the first script argument."""
+    path = os.environ.get(STORE_ENV) or (sys.argv[1] if len(sys.argv) > 1 else "")
+    if not path:
+        msg = f"no store given: set {STORE_ENV} or run `latentsky serve STORE`"
+        raise LatentskyError(msg)
+    return path
+
+
+def _jobs_view(state: AppState):
+    try:
+        from explorer.app.views.jobs import JobsView
+    except ImportError as exc:  # the job runner is optional
+        log.info("re-embed panel unavailable: %s", exc)
+        return None
+    return JobsView(state)
+
+
+def _notifier(state: AppState):
+    def show(event):
+        note = event.new
+        if not note or pn.state.notifications is None:
+            return
+        level = note.get("level", "info")
+        if level not in ("error", "warning", "info", "success"):
+            level = "info"
+        getattr(pn.state.notifications, level)(note["text"], duration=8000)
+
+    state.param.watch(show, "notification")
+
+
+def create_app(store: Store | str, version: str | None = None, *,
+               sync_url: bool = True) -> pn.template.FastListTemplate:
+    """Build one session's page.
+
+    Parameters
+    ----------
+    store : Store or path
+        The store to explore.
+    version : str, optional
+        Version shown first (default the store's current one, or the URL's).
+    sync_url : bool
+        Mirror version, colour field and view in the page URL.
+    """
+    if not isinstance(store, Store):
+        store = Store.open(store)
+    state = AppState(store, **({"version": version} if version else {}))
+    if sync_url and pn.state.location is not None:
+        query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items()
+                 if v}
+        state.apply_url_query(query)
+        pn.state.location.sync(state, URL_PARAMS)
+    _notifier(state)
+
+    map_view = MapView(state)
+    tabs = pn.Tabs(
+        ("Selection", GridView(state)),
+        ("Similar", SimilarView(state)),
+        ("Anomalies", AnomalyView(state)),
+        ("Clusters", ClustersView(state)),
+        dynamic=False, sizing_mode="stretch_width",
+    )
+    jobs = _jobs_view(state)
+    if jobs is not None:
+        tabs.append(("Re-embed", jobs))
+    # a click on a source opens the similar tab
+    state.param.watch(lambda e: setattr(tabs, "active", 1) if e.new else None,
+                      "similar_query_ids")
+
+    template = pn.template.FastListTemplate(
+        title=f"latentsky · {store.root.name}",
+        theme="dark", accent=ACCENT, sidebar_width=290,
+        header_background="#0d1117", main_layout=None,
+    )
+    template.sidebar.append(ControlsView(state))
+    template.sidebar.append(pn.layout.Divider())
+    template.sidebar.append(CutoutView(state))
+    template.main.append(
+        pn.Row(
+            pn.Column(map_view, MetricsView(state), width=680),
+            pn.Column(tabs, sizing_mode="stretch_width", min_width=380),
+            sizing_mode="stretch_width",
+        )
+    )
+    template.state = state  # for tests and debugging
+    return template
+
+
+if pn.state.served:
+    extension()
+    create_app(store_path(), os.environ.get(VERSION_ENV) or None).servable()

@@ -1,0 +1,99 @@
+"""Anomaly review queue: the most anomalous sources, page by page, each marked
+"interesting" or "boring" (tags in ``annotations.sqlite``)."""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+import param
+
+from explorer.app.data import page_slice
+from explorer.app.state import AppState
+from explorer.app.views.gallery import CutoutGallery
+
+log = logging.getLogger(__name__)
+
+TILE = 78
+PER_PAGE = 24
+ACTIONS = {"interesting": "interesting", "boring": "boring"}
+
+
+class AnomalyView(pn.viewable.Viewer):
+    """Top-k anomalies with interesting/boring marks and review progress."""
+
+    state = param.ClassSelector(class_=AppState)
+    page = param.Integer(default=0, bounds=(0, None))
+
+    def __init__(self, state: AppState, **params) -> None:
+        super().__init__(state=state, **params)
+        from explorer.annotations import Annotations
+
+        self._notes = Annotations.of_store(state.store)
+        self._toggle = pn.widgets.Toggle.from_param(
+            state.param.show_anomalies, name="Highlight top-k on the map", width=210,
+            button_type="danger")
+        self._k = pn.widgets.IntSlider.from_param(state.param.anomaly_k, name="k",
+                                                  start=1, end=5000, width=200)
+        self._progress = pn.indicators.Progress(value=0, max=1, width=200,
+                                                bar_color="success")
+        self._status = pn.pane.HTML("", css_classes=["anomaly-status"])
+        self._prev = pn.widgets.Button(name="◀", width=40)
+        self._next = pn.widgets.Button(name="▶", width=40)
+        self._prev.on_click(lambda _: self._turn(-1))
+        self._next.on_click(lambda _: self._turn(+1))
+        self._gallery = CutoutGallery(on_action=self._on_action, tile=TILE,
+                                      actions=list(ACTIONS), css_classes=["anomaly-grid"],
+                                      empty_text="This version has no anomaly scores.")
+        state.param.watch(lambda *_: self._render(), ["anomaly_k", "version", "stretch"])
+        self.param.watch(lambda *_: self._render(), ["page"])
+        self._render()
+
+    def _turn(self, step: int) -> None:
+        self.page = max(0, self.page + step)
+
+    def _on_action(self, source_id: int, action: str) -> None:
+        if action == "click":
+            self.state.query_similar([source_id])
+            return
+        try:
+            if self._notes.tag_of([source_id]).iat[0] == action:
+                self._notes.untag(source_id)
+            else:
+                self._notes.tag(source_id, ACTIONS[action])
+        except Exception as exc:
+            self.state.notify("error", f"Cannot save the tag: {exc}")
+            return
+        self._render()
+
+    def _render(self) -> None:
+        state = self.state
+        rows = state.top_anomalies()
+        ids = state.data.ids[rows]
+        sl, n_pages = page_slice(len(ids), self.page, PER_PAGE)
+        page_ids = ids[sl]
+        tags = self._notes.tag_of(ids) if len(ids) else None
+        reviewed = int((tags != "").sum()) if tags is not None else 0
+        self._progress.max = max(len(ids), 1)
+        self._progress.value = reviewed
+        n_interesting = int((tags == "interesting").sum()) if tags is not None else 0
+        self._status.object = (
+            f"reviewed <b>{reviewed}</b> of top {len(ids):,} · {n_interesting} "
+            f"interesting · page {sl.start // PER_PAGE + 1} / {n_pages}")
+        if len(page_ids) == 0:
+            self._gallery.items = []
+            return
+        scores = state.data.table["anomaly_score"].to_numpy()[rows[sl]]
+        page_tags = tags.loc[page_ids].tolist() if tags is not None else None
+        pngs = state.images.many(page_ids, state.stretch, TILE)
+        captions = [f"{i} · {s:.3g}" for i, s in zip(page_ids, scores, strict=True)]
+        self._gallery.show(page_ids, pngs, captions, page_tags)
+
+    def __panel__(self):
+        return pn.Column(
+            pn.Row(self._toggle, self._k),
+            pn.Row(self._progress, self._prev, self._next),
+            self._status,
+            self._gallery,
+            name="Anomalies", sizing_mode="stretch_width",
+        )

@@ -1,0 +1,189 @@
+"""Saved clusters: save the selection with a note, list, rename, delete, show
+on the map, export (CSV / FITS table / VOTable). Stored in annotations.sqlite."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from pathlib import Path
+
+import panel as pn
+import param
+
+from explorer.app.state import AppState
+
+log = logging.getLogger(__name__)
+
+EXPORT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
+
+
+def export_bytes(store, notes, name: str, fmt: str, version: str) -> bytes:
+    """Contents of the export of cluster ``name`` in format ``fmt``."""
+    from explorer.export import export_cluster
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"cluster{EXPORT_SUFFIX[fmt]}"
+        export_cluster(store, notes, name, path, fmt, version)
+        return path.read_bytes()
+
+
+class ClustersView(pn.viewable.Viewer):
+    """Named clusters shared by every session of the store."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState, **params) -> None:
+        super().__init__(state=state, **params)
+        from explorer.annotations import Annotations
+
+        self._notes = Annotations.of_store(state.store)
+        self._name = pn.widgets.TextInput(name="Cluster name", placeholder="e.g. rings",
+                                          width=180)
+        self._note = pn.widgets.TextAreaInput(name="Note", height=60, width=260,
+                                              placeholder="what these sources are")
+        self._save = pn.widgets.Button(name="Save selection as cluster",
+                                       button_type="primary", width=200)
+        self._save.on_click(self._on_save)
+        self._table = pn.pane.HTML("", sizing_mode="stretch_width",
+                                   css_classes=["cluster-list"])
+        self._choice = pn.widgets.Select(name="Cluster", options=[], width=180)
+        self._show = pn.widgets.Toggle(name="Show on map", width=110)
+        self._select = pn.widgets.Button(name="Select members", width=120)
+        self._new_name = pn.widgets.TextInput(name="New name", width=140)
+        self._rename = pn.widgets.Button(name="Rename", width=80)
+        self._delete = pn.widgets.Button(name="Delete", button_type="danger", width=80)
+        self._format = pn.widgets.Select(name="Format", options=list(EXPORT_SUFFIX),
+                                         width=100)
+        self._download = pn.widgets.FileDownload(
+            callback=self._export, filename="cluster.csv", label="Export",
+            button_type="success", width=120, embed=False)
+        self._show.param.watch(self._on_show, "value")
+        self._choice.param.watch(self._on_choice, "value")
+        self._format.param.watch(lambda *_: self._update_filename(), "value")
+        self._select.on_click(self._on_select)
+        self._rename.on_click(self._on_rename)
+        self._delete.on_click(self._on_delete)
+        state.param.watch(lambda *_: self._refresh(), ["clusters_changed"])
+        self._refresh()
+
+    # -------------------------------------------------------------- actions
+    def _on_save(self, _) -> None:
+        state = self.state
+        name = self._name.value.strip()
+        if not name:
+            state.notify("warning", "Type a cluster name before saving.")
+            return
+        if len(state.selection_ids) == 0:
+            state.notify("warning", "Select sources on the map (box or lasso) first.")
+            return
+        try:
+            self._notes.save_cluster(name, state.selection_ids, note=self._note.value,
+                                     version=state.version)
+        except Exception as exc:
+            state.notify("error", f"Cannot save cluster {name!r}: {exc}")
+            return
+        state.notify("info", f"Saved cluster {name!r} with "
+                             f"{len(state.selection_ids):,} sources.")
+        self._name.value = ""
+        self._note.value = ""
+        state.param.trigger("clusters_changed")
+        self._choice.value = name
+
+    def _on_choice(self, *_) -> None:
+        self._update_filename()
+        if self._show.value:
+            self.state.shown_cluster = self._choice.value
+
+    def _on_show(self, event) -> None:
+        self.state.shown_cluster = self._choice.value if event.new else None
+
+    def _on_select(self, _) -> None:
+        name = self._choice.value
+        if name:
+            try:
+                self.state.select_ids(self._notes.members(name))
+            except Exception as exc:
+                self.state.notify("error", f"Cannot select cluster {name!r}: {exc}")
+
+    def _on_rename(self, _) -> None:
+        old, new = self._choice.value, self._new_name.value.strip()
+        if not old or not new:
+            self.state.notify("warning", "Choose a cluster and type its new name.")
+            return
+        try:
+            self._notes.rename(old, new)
+        except Exception as exc:
+            self.state.notify("error", f"Cannot rename {old!r}: {exc}")
+            return
+        self._new_name.value = ""
+        if self.state.shown_cluster == old:
+            self.state.shown_cluster = new
+        self.state.param.trigger("clusters_changed")
+        self._choice.value = new
+
+    def _on_delete(self, _) -> None:
+        name = self._choice.value
+        if not name:
+            return
+        try:
+            self._notes.delete(name)
+        except Exception as exc:
+            self.state.notify("error", f"Cannot delete {name!r}: {exc}")
+            return
+        if self.state.shown_cluster == name:
+            self.state.shown_cluster = None
+        self.state.param.trigger("clusters_changed")
+
+    def _update_filename(self) -> None:
+        name = self._choice.value or "cluster"
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        self._download.filename = f"{safe}{EXPORT_SUFFIX[self._format.value]}"
+
+    def _export(self):
+        name = self._choice.value
+        if not name:
+            self.state.notify("warning", "Choose a cluster to export.")
+            return None
+        try:
+            data = export_bytes(self.state.store, self._notes, name, self._format.value,
+                                self.state.version)
+        except Exception as exc:
+            self.state.notify("error", f"Export of {name!r} failed: {exc}")
+            return None
+        return io.BytesIO(data)
+
+    # -------------------------------------------------------------- listing
+    def _refresh(self) -> None:
+        frame = self._notes.clusters()
+        names = frame["name"].tolist()
+        current = self._choice.value
+        self._choice.options = names
+        if current in names:
+            self._choice.value = current
+        elif names:
+            self._choice.value = names[-1]
+        if frame.empty:
+            self._table.object = "<i>No saved clusters yet.</i>"
+        else:
+            body = "".join(
+                f"<tr><td class='cluster-name'>{r.name}</td><td>{r.n_members:,}</td>"
+                f"<td>{r.note or ''}</td><td>{r.version or ''}</td></tr>"
+                for r in frame.itertuples()
+            )
+            self._table.object = (
+                "<table style='font-size:12px;width:100%'><tr><th>name</th><th>n</th>"
+                f"<th>note</th><th>version</th></tr>{body}</table>")
+        self._update_filename()
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.HTML("<b>Save the current selection</b>"),
+            pn.Row(self._name, self._save), self._note,
+            pn.layout.Divider(),
+            self._table,
+            pn.Row(self._choice, self._show, self._select),
+            pn.Row(self._new_name, self._rename, self._delete),
+            pn.Row(self._format, self._download),
+            name="Clusters", sizing_mode="stretch_width",
+        )

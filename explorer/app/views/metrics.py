@@ -1,0 +1,141 @@
+"""Live metrics of the selection: Davies-Bouldin, silhouette, TPCF and xi(r).
+
+Recomputed on every selection in a worker thread: the event loop keeps
+serving hover and zoom, a spinner shows while it runs, and a generation
+counter drops results of selections that were replaced meanwhile (a pending
+stale job is cancelled before it starts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import holoviews as hv
+import panel as pn
+import param
+
+from explorer.app.scores import selection_scores
+from explorer.app.state import AppState
+
+log = logging.getLogger(__name__)
+
+_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="metrics")
+
+
+def _fmt(score) -> str:
+    if score is None:
+        return "–"
+    value = float(score.value)
+    if math.isnan(value):
+        return f"<span title='{score.reason}'>n/a ({score.reason})</span>"
+    return f"{value:.3f}" + (" *" if getattr(score, "sampled", False) else "")
+
+
+def summary_html(result: dict) -> str:
+    """HTML table of a :func:`selection_scores` result."""
+    rest, within, tpcf = result["vs_rest"], result["within"], result["tpcf"]
+    if math.isnan(float(tpcf.score)):
+        tpcf_text = f"n/a ({tpcf.reason})"
+    else:
+        tpcf_text = f"{tpcf.score:.2f} ± {tpcf.sigma:.2f}"
+    n_clusters = within["davies_bouldin"].n_clusters if within else 0
+    rows = [
+        ("", "vs rest", f"{n_clusters} auto clusters"),
+        ("Davies–Bouldin ↓", _fmt(rest["davies_bouldin"]),
+         _fmt(within["davies_bouldin"]) if within else "–"),
+        ("silhouette ↑", _fmt(rest["silhouette"]),
+         _fmt(within["silhouette"]) if within else "–"),
+    ]
+    body = "".join(
+        f"<tr><th>{a}</th><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows
+    )
+    note = " · * sampled" if result["sampled"] else ""
+    return (
+        f"<div class='metrics-summary'><b>{result['n']:,}</b> selected · "
+        f"TPCF score <b class='tpcf-score'>{tpcf_text}</b>"
+        f"<table style='font-size:12px;margin-top:4px'>{body}</table>"
+        f"<small>{result['seconds'] * 1000:.0f} ms{note}</small></div>"
+    )
+
+
+def xi_plot(result: dict):
+    """hv Curve * ErrorBars of the TPCF xi(r) (empty if undefined)."""
+    tpcf = result["tpcf"] if result else None
+    opts = {"height": 170, "responsive": True, "xlabel": "r (PCA units)",
+            "ylabel": "ξ(r)", "title": "two-point correlation of the selection",
+            "fontsize": {"title": 10}}
+    if tpcf is None or len(tpcf.r) == 0:
+        return hv.Curve([], "r", "xi").opts(**opts)
+    curve = hv.Curve((tpcf.r, tpcf.xi), "r", "xi").opts(color="#7df9ff", **opts)
+    bars = hv.ErrorBars((tpcf.r, tpcf.xi, tpcf.sigma_r), "r", ["xi", "sigma"]).opts(
+        color="#7df9ff", alpha=0.6)
+    zero = hv.HLine(0).opts(color="#666666", line_dash="dotted")
+    return (curve * bars * zero).opts(**opts)
+
+
+class MetricsView(pn.viewable.Viewer):
+    """Davies–Bouldin, silhouette and TPCF of the current selection."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState, **params) -> None:
+        super().__init__(state=state, **params)
+        self._generation = 0
+        self._future = None
+        self._spinner = pn.indicators.LoadingSpinner(value=False, size=20, color="light",
+                                                     bgcolor="dark")
+        self._summary = pn.pane.HTML("Select sources to see their metrics.",
+                                     css_classes=["metrics-panel"],
+                                     sizing_mode="stretch_width")
+        self._plot = pn.pane.HoloViews(xi_plot(None), sizing_mode="stretch_width",
+                                       height=180)
+        state.param.watch(self._recompute, ["selection_ids"])
+        self.result: dict | None = None
+
+    async def _recompute(self, *_) -> None:
+        self._generation += 1
+        generation = self._generation
+        if self._future is not None:
+            self._future.cancel()
+        rows = self.state.selection_rows
+        if len(rows) == 0:
+            self._spinner.value = False
+            self._summary.object = "Select sources to see their metrics."
+            self._plot.object = xi_plot(None)
+            return
+        data = self.state.data
+        clusters = (data.table["cluster"].to_numpy() if "cluster" in data.table
+                    else None)
+        self._spinner.value = True
+        self._summary.object = f"computing metrics of {len(rows):,} sources…"
+        future = _EXECUTOR.submit(selection_scores, data.embeddings, rows,
+                                  clusters=clusters, ids=data.ids)
+        self._future = future
+        try:
+            result = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:
+            if generation == self._generation:
+                log.exception("metrics failed")
+                self._spinner.value = False
+                self._summary.object = f"Metrics failed: {exc}"
+            return
+        if generation != self._generation:
+            return  # a newer selection replaced this one
+        self.result = result
+        self._summary.object = summary_html(result)
+        self._plot.object = xi_plot(result)
+        self._spinner.value = False
+
+    def __panel__(self):
+        return pn.Column(
+            pn.Row(pn.pane.HTML("<b>Selection metrics</b>"), self._spinner),
+            self._summary, self._plot, sizing_mode="stretch_width",
+            css_classes=["metrics-view"],
+        )
+
+

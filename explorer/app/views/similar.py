@@ -1,0 +1,178 @@
+"""Similar images: top-k neighbours of a clicked source, a grid image or an
+uploaded FITS cutout; positive/negative marks refine the query (Rocchio)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import panel as pn
+import param
+
+from explorer.app.state import AppState
+from explorer.app.upload import embed_upload, parse_fits_cutout
+from explorer.app.views.gallery import CutoutGallery
+from explorer.errors import LatentskyError
+
+log = logging.getLogger(__name__)
+
+TILE = 78
+_INDEXES: dict[tuple[str, str], object] = {}
+_LOCK = threading.Lock()
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-upload")
+
+
+def similarity_index(store, version: str):
+    """The shared :class:`explorer.neighbors.SimilarityIndex` of a version.
+
+    Loads ``index.faiss``; builds one in memory when the file is missing.
+    """
+    from explorer.neighbors import SimilarityIndex
+    from explorer.store import INDEX
+
+    key = (str(store.root), version)
+    with _LOCK:
+        if key not in _INDEXES:
+            embeddings = store.embeddings(version)
+            path = store.version_file(version, INDEX)
+            if path.exists():
+                _INDEXES[key] = SimilarityIndex.load(path, embeddings, store.ids)
+            else:
+                log.warning("%s missing: building the similarity index in memory", path)
+                _INDEXES[key] = SimilarityIndex.build(embeddings, store.ids)
+        return _INDEXES[key]
+
+
+class SimilarView(pn.viewable.Viewer):
+    """Query, results with +/− marks, refine, and FITS upload."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, state: AppState, **params) -> None:
+        super().__init__(state=state, **params)
+        self._vector: np.ndarray | None = None  # an uploaded query's embedding
+        self._upload_name = ""
+        self._last_ids: list[int] = []
+        self._last_sims: list[float] = []
+        self._header = pn.pane.HTML(
+            "Click a source on the map or an image in the grid to find similar ones.",
+            css_classes=["similar-header"], sizing_mode="stretch_width")
+        self._k = pn.widgets.IntSlider.from_param(state.param.similar_k, name="k",
+                                                  width=160)
+        self._refine = pn.widgets.Button(name="Refine with marks", button_type="primary",
+                                         width=140, disabled=True)
+        self._refine.on_click(lambda _: self._search())
+        self._upload = pn.widgets.FileInput(accept=".fits,.fit,.fts", width=200)
+        self._upload.param.watch(self._on_upload, "value")
+        self._gallery = CutoutGallery(on_action=self._on_action, tile=TILE,
+                                      actions=["+", "−"], css_classes=["similar-grid"],
+                                      empty_text="No query yet.")
+        state.param.watch(lambda *_: self._new_query(),
+                          ["similar_query_ids", "version"])
+        state.param.watch(lambda *_: self._search(), ["similar_k", "stretch"])
+        state.param.watch(self._on_marks, ["positives", "negatives"])
+
+    # -------------------------------------------------------------- events
+    def _new_query(self) -> None:
+        self._vector = None
+        self._search()
+
+    def _on_action(self, source_id: int, action: str) -> None:
+        if action == "click":
+            self.state.query_similar([source_id])
+            return
+        label = "positive" if action == "+" else "negative"
+        current = (source_id in self.state.positives if label == "positive"
+                   else source_id in self.state.negatives)
+        self.state.mark(source_id, None if current else label)
+
+    def _on_marks(self, *_) -> None:
+        self._refine.disabled = not (self.state.positives or self.state.negatives)
+        self._draw(self._last_ids, self._last_sims)
+
+    async def _on_upload(self, event) -> None:
+        if not event.new:
+            return
+        state = self.state
+        name = self._upload.filename or "upload"
+        try:
+            cutout = parse_fits_cutout(event.new, state.store.bands,
+                                       state.store.cutout_size, name)
+        except LatentskyError as exc:
+            state.notify("error", f"{exc}")
+            return
+        self._header.object = f"embedding {name} with the checkpoint of version " \
+                              f"{state.version}…"
+        try:
+            vector = await asyncio.wrap_future(
+                _EXECUTOR.submit(embed_upload, state.store, state.version, cutout))
+        except LatentskyError as exc:
+            state.notify("error", str(exc))
+            self._header.object = f"Cannot search by {name}: {exc}"
+            return
+        except Exception as exc:  # torch errors, bad checkpoint
+            log.exception("embedding upload failed")
+            state.notify("error", f"Embedding {name} failed: {exc}")
+            return
+        self._upload_name = name
+        state.param.update(similar_query_ids=[], positives=[], negatives=[])
+        self._vector = vector  # set after the update, which resets it
+        self._search()
+
+    # -------------------------------------------------------------- search
+    def _search(self) -> None:
+        state = self.state
+        query = list(state.similar_query_ids)
+        if not query and self._vector is None:
+            self._header.object = ("Click a source on the map or an image in the grid "
+                                   "to find similar ones.")
+            self._draw([], [])
+            return
+        try:
+            index = similarity_index(state.store, state.version)
+            k = state.similar_k
+            if self._vector is not None and not query:
+                found = index.search_vectors(self._vector, k)
+                label = f"uploaded {self._upload_name}"
+            elif state.positives or state.negatives:
+                found = index.refine(query + list(state.positives),
+                                     list(state.negatives), k)
+                label = (f"{len(query)} quer{'y' if len(query) == 1 else 'ies'} + "
+                         f"{len(state.positives)} positive, "
+                         f"{len(state.negatives)} negative")
+            else:
+                found = index.similar(query, k)
+                label = "source " + ", ".join(map(str, query[:5]))
+        except Exception as exc:
+            log.exception("similarity search failed")
+            state.notify("error", f"Similarity search failed: {exc}")
+            return
+        ids = found["id"].astype(int).tolist()
+        sims = found["similarity"].astype(float).tolist()
+        self._header.object = (f"<b>{len(ids)}</b> most similar to {label} "
+                               f"(cosine similarity under each image)")
+        self._draw(ids, sims)
+
+    def _draw(self, ids, sims) -> None:
+        self._last_ids, self._last_sims = list(ids), list(sims)
+        if not ids:
+            self._gallery.items = []
+            return
+        state = self.state
+        positives, negatives = set(state.positives), set(state.negatives)
+        marks = ["positive" if i in positives else "negative" if i in negatives else ""
+                 for i in ids]
+        pngs = state.images.many(ids, state.stretch, TILE)
+        self._gallery.show(ids, pngs, [f"{s:.3f}" for s in sims], marks)
+
+    def __panel__(self):
+        return pn.Column(
+            self._header,
+            pn.Row(self._k, self._refine),
+            pn.Row(pn.pane.HTML("Search by a FITS cutout:", width=150), self._upload),
+            self._gallery,
+            name="Similar", sizing_mode="stretch_width",
+        )

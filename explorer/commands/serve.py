@@ -1,0 +1,113 @@
+"""Serve the dashboard of a store: ``latentsky serve STORE [--version V] [--port P]``.
+
+Starts a Bokeh/Panel server in this process, loads the map table and warms
+datashader's numba kernels before the first browser connects (so the first
+page renders in about a second, not after several seconds of compiling), then
+logs the URL and serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+NAME = "serve"
+HELP = "serve the interactive dashboard of a store"
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("store", help="store directory")
+    parser.add_argument("--version", default=None,
+                        help="embedding version shown first (default: the current one)")
+    parser.add_argument("--port", type=int, default=5006, help="port (0 = any free)")
+    parser.add_argument("--address", default="127.0.0.1",
+                        help="address to bind (0.0.0.0 for every interface)")
+    parser.add_argument("--allow-origin", action="append", default=[],
+                        help="extra websocket origin host[:port] allowed to connect")
+    parser.add_argument("--show", action="store_true", help="open a browser tab")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip compiling the datashader kernels at start")
+
+
+def warm_up(store, version: str) -> float:
+    """Load the map of ``version`` and run each map aggregation once.
+
+    Returns
+    -------
+    float
+        Seconds spent.
+    """
+    import time
+
+    import holoviews as hv
+    import numpy as np
+    from holoviews.operation.datashader import dynspread, rasterize
+
+    from explorer.app.data import map_data
+    from explorer.app.views.map import FRAME_HEIGHT, FRAME_WIDTH, style_for
+
+    start = time.perf_counter()
+    data = map_data(store, version)
+    sample = slice(0, min(data.n, 10_000))
+    x = data.x[sample].astype(np.float32)
+    y = data.y[sample].astype(np.float32)
+    values = np.ones_like(x)
+    for field in ("count", "cluster", "anomaly_score"):
+        points = hv.Points({"x": x, "y": y, "value": values}, ["x", "y"], ["value"])
+        aggregator = style_for(field, values.astype(np.float64))["aggregator"]
+        image = rasterize(points, aggregator=aggregator, dynamic=False,
+                          width=FRAME_WIDTH, height=FRAME_HEIGHT)
+        dynspread(image, threshold=0.6, max_px=3, dynamic=False)
+    data.nearest(float(x[0]), float(y[0]), 1.0)
+    return time.perf_counter() - start
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from explorer.errors import StoreError
+    from explorer.store import Store
+
+    store = Store.open(args.store)
+    version = args.version or store.current_version
+    if version is None:
+        msg = f"store {store.root} has no embedding version yet (run `latentsky embed`)"
+        raise StoreError(msg)
+    if version not in store.versions:
+        msg = f"store {store.root} has no version {version!r} (versions: {store.versions})"
+        raise StoreError(msg)
+    os.environ["LATENTSKY_STORE"] = str(store.root)
+    os.environ["LATENTSKY_VERSION"] = version if args.version else ""
+
+    import panel as pn
+
+    from explorer.app import main as app_main
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app_main.extension()
+    if not args.no_warmup:
+        seconds = warm_up(store, version)
+        log.info("warmed the map kernels in %.1f s", seconds)
+
+    def session():
+        return app_main.create_app(store.root, args.version)
+
+    origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", *args.allow_origin]
+    server = pn.serve(
+        {"/": session}, port=args.port, address=args.address, show=False, start=False,
+        title="latentsky", websocket_origin=origins if args.port else "*",
+        check_unused_sessions=5000, unused_session_lifetime=15000,
+    )
+    port = server.port
+    url = f"http://{args.address}:{port}/"
+    log.info("latentsky dashboard of %s (version %s) at %s", store.root, version, url)
+    print(f"serving {store.root} at {url}", flush=True)
+    if args.show:
+        server.io_loop.add_callback(server.show, "/")
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0

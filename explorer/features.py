@@ -1,0 +1,154 @@
+"""Pixel features: the no-learning baselines the embedding is compared with.
+
+``pixel_features`` flattens cutouts after one of two normalisations:
+
+* ``"asinh"`` -- per image: subtract the median, divide by the robust noise
+  (1.4826 x median absolute deviation over all bands), then ``asinh``. Bright
+  and faint sources become comparable and the shape dominates, much like the
+  display stretch a person looks at.
+* ``"standardise"`` -- per pixel: subtract the survey mean of that pixel and
+  divide by its standard deviation (statistics from a sample of the survey).
+
+``pixel_pca`` reduces those features of a whole store to ``n_components``
+dimensions (PCA-64 by default): the principal axes are fitted with a
+randomised SVD on a seeded sample of at most ``sample`` cutouts, then every
+shard of the store is streamed through the projection, so memory stays
+bounded by one shard whatever the survey size.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from explorer.errors import DataError
+
+if TYPE_CHECKING:
+    from explorer.store import Store
+
+log = logging.getLogger(__name__)
+
+KINDS = ("asinh", "standardise")
+
+
+def pixel_features(cutouts: np.ndarray, kind: str = "asinh", *,
+                   stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Flattened, normalised pixels.
+
+    Parameters
+    ----------
+    cutouts : ndarray
+        ``(n, bands, S, S)`` float pixels.
+    kind : {"asinh", "standardise"}
+        Normalisation (see module docstring).
+    stats : (mean, std), optional
+        Per-pixel ``(bands*S*S,)`` mean and standard deviation for
+        ``"standardise"``; default: those of ``cutouts`` themselves.
+
+    Returns
+    -------
+    ndarray
+        ``(n, bands*S*S)`` float32.
+
+    Raises
+    ------
+    DataError
+        On a wrong shape, an unknown ``kind`` or non-finite pixels.
+    """
+    cutouts = np.asarray(cutouts, dtype=np.float32)
+    if cutouts.ndim != 4:
+        msg = f"cutouts must be (n, bands, S, S), got shape {cutouts.shape}"
+        raise DataError(msg)
+    if kind not in KINDS:
+        msg = f"unknown pixel feature kind {kind!r} (use one of {KINDS})"
+        raise DataError(msg)
+    flat = cutouts.reshape(len(cutouts), -1)
+    bad = ~np.isfinite(flat).all(axis=1)
+    if bad.any():
+        msg = f"cutouts at rows {np.flatnonzero(bad)[:5].tolist()} hold NaN/inf pixels"
+        raise DataError(msg)
+    if kind == "asinh":
+        median = np.median(flat, axis=1, keepdims=True)
+        mad = np.median(np.abs(flat - median), axis=1, keepdims=True)
+        scale = 1.4826 * mad
+        scale = np.where(scale > 0, scale, np.maximum(flat.std(axis=1, keepdims=True), 1e-12))
+        return np.arcsinh((flat - median) / scale).astype(np.float32)
+    mean, std = stats if stats is not None else (flat.mean(axis=0), flat.std(axis=0))
+    return ((flat - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+
+
+def fit_pixel_pca(sample: np.ndarray, n_components: int = 64, kind: str = "asinh",
+                  seed: int = 0) -> dict[str, np.ndarray]:
+    """Fit the pixel PCA on a sample of cutouts.
+
+    Returns
+    -------
+    dict
+        ``components`` ``(n_components, F)``, ``mean`` ``(F,)`` of the
+        features, and for ``"standardise"`` the pixel ``stats_mean``/``stats_std``.
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    sample = np.asarray(sample, dtype=np.float32)
+    model: dict[str, np.ndarray] = {}
+    stats = None
+    if kind == "standardise":
+        flat = sample.reshape(len(sample), -1)
+        stats = (flat.mean(axis=0), flat.std(axis=0))
+        model["stats_mean"], model["stats_std"] = stats
+    feats = pixel_features(sample, kind, stats=stats)
+    mean = feats.mean(axis=0)
+    n_components = int(min(n_components, len(feats), feats.shape[1]))
+    _, _, vt = randomized_svd(feats - mean, n_components, random_state=seed)
+    model["components"] = vt.astype(np.float32)
+    model["mean"] = mean.astype(np.float32)
+    return model
+
+
+def transform_pixel_pca(cutouts: np.ndarray, model: dict[str, np.ndarray],
+                        kind: str = "asinh") -> np.ndarray:
+    """Project cutouts with a model from :func:`fit_pixel_pca`; ``(n, k)`` float32."""
+    stats = (model["stats_mean"], model["stats_std"]) if kind == "standardise" else None
+    feats = pixel_features(cutouts, kind, stats=stats)
+    return ((feats - model["mean"]) @ model["components"].T).astype(np.float32)
+
+
+def pixel_pca(store: Store, n_components: int = 64, kind: str = "asinh", *,
+              sample: int = 5000, seed: int = 0, progress: bool = True) -> np.ndarray:
+    """PCA of the pixel features of every source of a store, streamed by shard.
+
+    Parameters
+    ----------
+    store : Store
+        The store whose cutouts are reduced.
+    n_components : int
+        Output dimensions (capped by the sample size and the pixel count).
+    kind : {"asinh", "standardise"}
+        Pixel normalisation (see module docstring).
+    sample : int
+        At most this many cutouts (seeded choice) fit the principal axes.
+    seed : int
+        Seed of the sample and of the randomised SVD.
+    progress : bool
+        Show a progress bar over the shards.
+
+    Returns
+    -------
+    ndarray
+        ``(N, n_components)`` float32, rows aligned with the store's catalogue.
+    """
+    from tqdm.auto import tqdm
+
+    n = store.n_sources
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, min(sample, n), replace=False))
+    model = fit_pixel_pca(store.cutouts_at(rows), n_components, kind, seed)
+    out = np.empty((n, model["components"].shape[0]), dtype=np.float32)
+    blocks = store.iter_cutouts()
+    n_blocks = -(-n // 1024)
+    for start, block in tqdm(blocks, total=n_blocks, desc="pixel PCA", disable=not progress):
+        out[start : start + len(block)] = transform_pixel_pca(block, model, kind)
+    log.info("pixel PCA (%s) of %d sources -> %d dims", kind, n, out.shape[1])
+    return out

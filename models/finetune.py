@@ -1,0 +1,292 @@
+"""Fine-tune a trained encoder, optionally with saved clusters as extra positives.
+
+Fine-tuning continues :func:`models.train.train` from a checkpoint for ``N``
+more epochs (``resume=True`` on a copy, so the original is never modified).
+When clusters are given (seed 002: "record selections to improve the model")
+every training step adds a *supervised-contrastive* term (Khosla et al. 2020)
+on a batch drawn from the clusters: two augmented views of each sampled
+member, where every other view of a member of the same cluster is a positive::
+
+    L_sup = mean_i  -1/|P(i)| sum_{p in P(i)} log( exp(s_ip) / sum_{a != i} exp(s_ia) )
+
+with ``s = cos(z_i, z_a) / temperature`` on the projector output ``z``. The
+total loss is ``NT-Xent + cluster_weight * L_sup``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from explorer.errors import DataError
+from explorer.store import Store
+from models.augment import TwoViews, ViewAugment, linearise
+from models.checkpoint import (
+    check_data_matches,
+    config_of,
+    load_checkpoint,
+    save_checkpoint,
+)
+from models.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+#: Most cluster members held in memory for the supervised term.
+MAX_MEMBERS = 20_000
+
+
+def supcon_loss(
+    z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.2
+) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al. 2020, ``L_out``).
+
+    Parameters
+    ----------
+    z : Tensor
+        ``(M, D)`` projections (normalised here).
+    labels : Tensor
+        ``(M,)`` integer labels; samples with equal labels are positives.
+    temperature : float
+        Softmax temperature (> 0).
+
+    Returns
+    -------
+    Tensor
+        Scalar float32: the mean over anchors that have at least one
+        positive (0 if none has).
+    """
+    if z.ndim != 2 or labels.shape != (z.shape[0],):
+        msg = f"z {tuple(z.shape)} and labels {tuple(labels.shape)} do not match"
+        raise ValueError(msg)
+    z = F.normalize(z.float(), dim=1)
+    logits = z @ z.T / temperature
+    eye = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    logits = logits.masked_fill(eye, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positive = (labels[:, None] == labels[None, :]) & ~eye
+    n_pos = positive.sum(dim=1)
+    has = n_pos > 0
+    if not has.any():
+        return z.sum() * 0.0
+    mean_log_prob = (log_prob.masked_fill(~positive, 0.0)).sum(dim=1)[has] / n_pos[has]
+    return -mean_log_prob.mean()
+
+
+class ClusterPositives:
+    """Batches of saved-cluster members and the supervised-contrastive term.
+
+    Parameters
+    ----------
+    store : Store
+        The store the clusters' source ids belong to.
+    clusters : mapping of str to array of int
+        Cluster name -> member source ids. A source in several clusters
+        counts for the first. Clusters with fewer than 2 members are skipped.
+    config : TrainConfig
+        Augmentation settings and temperature (the model's own).
+    batch_size : int
+        Members per step (two views each).
+    seed : int
+        Sampling seed.
+
+    Raises
+    ------
+    DataError
+        If no cluster has at least 2 members.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clusters: Mapping[str, np.ndarray],
+        config: TrainConfig,
+        *,
+        batch_size: int = 64,
+        seed: int = 0,
+    ) -> None:
+        self.config = config
+        self.batch_size = max(int(batch_size), 2)
+        self.rng = np.random.default_rng(seed)
+        rows, labels, self.names = [], [], []
+        seen: set[int] = set()
+        for name, ids in clusters.items():
+            cluster_rows = [
+                r for r in store.rows_of(np.asarray(ids)) if int(r) not in seen
+            ]
+            if len(cluster_rows) < 2:
+                log.warning("cluster %r has fewer than 2 (new) members: not used", name)
+                continue
+            seen.update(int(r) for r in cluster_rows)
+            rows.extend(cluster_rows)
+            labels.extend([len(self.names)] * len(cluster_rows))
+            self.names.append(name)
+        if not self.names:
+            msg = (
+                f"none of the clusters {list(clusters)} has 2 or more members: "
+                "save bigger clusters to use them as positives"
+            )
+            raise DataError(msg)
+        rows_arr, labels_arr = np.asarray(rows, np.int64), np.asarray(labels, np.int64)
+        if len(rows_arr) > MAX_MEMBERS:
+            keep = np.sort(self.rng.choice(len(rows_arr), MAX_MEMBERS, replace=False))
+            rows_arr, labels_arr = rows_arr[keep], labels_arr[keep]
+        order = np.argsort(rows_arr)  # sorted rows read shard by shard
+        self.rows = rows_arr[order]
+        self.labels = torch.as_tensor(labels_arr[order])
+        self.cutouts = torch.from_numpy(store.cutouts_at(self.rows))
+        self.views = TwoViews(ViewAugment(config))
+        log.info(
+            "fine-tuning with %d cluster(s) as positives: %s (%d members)",
+            len(self.names),
+            ", ".join(self.names),
+            len(self.rows),
+        )
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw cutouts ``(b, bands, S, S)`` and labels ``(b,)`` of one batch.
+
+        Takes up to ``batch_size // 4`` clusters at random and the same number
+        of random members from each, so every sampled member has in-cluster
+        positives besides its own second view.
+        """
+        n_clusters = len(self.names)
+        chosen = self.rng.choice(
+            n_clusters, min(n_clusters, max(self.batch_size // 4, 1)), replace=False
+        )
+        per = max(self.batch_size // len(chosen), 2)
+        picks = []
+        labels = self.labels.numpy()
+        for c in chosen:
+            members = np.flatnonzero(labels == c)
+            picks.append(
+                self.rng.choice(members, min(per, len(members)), replace=False)
+            )
+        index = torch.as_tensor(np.concatenate(picks))
+        return self.cutouts[index], self.labels[index]
+
+    def loss(
+        self, model: torch.nn.Module, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The supervised-contrastive term of one sampled batch for ``model``."""
+        device = next(model.parameters()).device
+        raw, labels = self.sample()
+        x = linearise(raw.to(device))
+        with torch.no_grad():
+            v1, v2 = self.views(x, generator)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if device.type == "cuda"
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            _, z = model(torch.cat([v1, v2]))
+        labels = torch.cat([labels, labels]).to(device)
+        return supcon_loss(z, labels, self.config.temperature)
+
+
+def finetune(
+    store: Store | str | os.PathLike[str],
+    checkpoint: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    epochs: int,
+    clusters: Mapping[str, np.ndarray] | None = None,
+    cluster_weight: float = 1.0,
+    device: str = "auto",
+    overrides: Mapping[str, Any] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Continue training ``checkpoint`` for ``epochs`` epochs into ``out``.
+
+    Parameters
+    ----------
+    store : Store or path
+        The store to train on (same bands and cutout size as the checkpoint).
+    checkpoint : path-like
+        The trained encoder (left unchanged).
+    out : path-like
+        The fine-tuned checkpoint (rewritten after every epoch).
+    epochs : int
+        Additional epochs (>= 1).
+    clusters : mapping of str to array of int, optional
+        Saved clusters whose members form extra positive pairs.
+    cluster_weight : float
+        Weight of the supervised-contrastive term.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    overrides : mapping, optional
+        Runtime settings to change in the checkpoint's config (e.g.
+        ``batch_size``, ``num_workers``, ``lr``, ``threads``).
+    progress : callable, optional
+        Passed to :func:`models.train.train` (a dict per step).
+
+    Returns
+    -------
+    dict
+        What :func:`models.train.train` returns.
+
+    Raises
+    ------
+    DataError
+        If ``epochs`` < 1 or no cluster is usable.
+    CheckpointError
+        If the checkpoint is unusable or does not fit the store.
+    """
+    from models.train import train
+
+    if int(epochs) < 1:
+        msg = f"fine-tuning needs at least 1 epoch, got {epochs}"
+        raise DataError(msg)
+    store = store if isinstance(store, Store) else Store.open(store)
+    state = load_checkpoint(checkpoint)
+    config = config_of(state, checkpoint)
+    check_data_matches(
+        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
+    )
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if changes:
+        config = config.replace(**changes)
+        state["config"] = config.to_dict()
+    done = int(state.get("epoch", 0))
+    state.pop("format", None)
+    state.pop("format_version", None)
+    state.pop("created", None)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, state)
+    extra = None
+    if clusters:
+        positives = ClusterPositives(
+            store,
+            clusters,
+            config,
+            batch_size=min(config.batch_size, 128),
+            seed=config.seed + done,
+        )
+
+        def extra(model: torch.nn.Module, step: int) -> torch.Tensor:
+            return cluster_weight * positives.loss(model)
+
+    log.info(
+        "fine-tuning %s for %d epoch(s) (%d done) into %s",
+        checkpoint,
+        epochs,
+        done,
+        out,
+    )
+    return train(
+        store,
+        out,
+        config.replace(epochs=done + int(epochs)),
+        device=device,
+        resume=True,
+        progress=progress,
+        extra_loss=extra,
+    )

@@ -1,0 +1,143 @@
+"""Fixtures of the dashboard tests: an analysed store (pixel-PCA embeddings,
+no torch), a ``latentsky serve`` process, and Debian chromium for playwright."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 90
+
+
+def add_pca_version(root: Path, name: str = "v1", n_components: int = 16) -> None:
+    """Add version ``name`` to the store at ``root``: L2-normalised pixel-PCA
+    embeddings analysed by :func:`explorer.analysis.analyse_directory`."""
+    from explorer.analysis import analyse_directory
+    from explorer.features import pixel_pca
+    from explorer.store import Store
+
+    store = Store.open(root)
+    vectors = pixel_pca(store, n_components=n_components, progress=False)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    with store.new_version(name, info={"embedding_dim": n_components}) as tmp:
+        np.save(tmp / "embeddings.npy", vectors.astype(np.float32))
+        (tmp / "config.json").write_text(json.dumps({"features": "pixel_pca"}))
+        analyse_directory(store, tmp, progress=False)
+
+
+@pytest.fixture(scope="session")
+def analysed_store(small_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ``small_store`` with one analysed pixel-PCA version ``v1``.
+
+    Session-scoped: read-only; use :func:`analysed_store_copy` to write.
+    """
+    root = tmp_path_factory.mktemp("app") / "analysed"
+    shutil.copytree(small_store, root)
+    add_pca_version(root)
+    return root
+
+
+@pytest.fixture
+def analysed_store_copy(analysed_store: Path, tmp_path: Path) -> Path:
+    """A private writable copy of :func:`analysed_store`."""
+    target = tmp_path / "store"
+    shutil.copytree(analysed_store, target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A ``latentsky serve`` subprocess on a free port."""
+
+    def __init__(self, store: Path, log_path: Path) -> None:
+        self.store = store
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        latentsky = Path(sys.executable).with_name("latentsky")
+        self.process = subprocess.Popen(
+            [str(latentsky), "serve", str(store), "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self._wait(log_path)
+
+    def _wait(self, log_path: Path) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self._log.close()
+                msg = f"server exited early:\n{log_path.read_text()[-3000:]}"
+                raise RuntimeError(msg)
+            try:
+                with urllib.request.urlopen(self.url, timeout=30) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        self.stop()
+        msg = f"server did not answer within {SERVER_START_TIMEOUT_S} s"
+        raise RuntimeError(msg)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def served_store(analysed_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A writable copy of the analysed store for one browser-test module."""
+    root = tmp_path_factory.mktemp("served") / "store"
+    shutil.copytree(analysed_store, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(served_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A running ``latentsky serve`` on :func:`served_store`; yields it."""
+    log_path = tmp_path_factory.mktemp("logs") / "server.log"
+    running = Server(served_store, log_path)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian chromium (playwright cannot download browsers here)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A 1400x900 window, like a laptop screen."""
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}

@@ -1,0 +1,47 @@
+"""Shared fixtures. Helpers may ADD fixtures at the end of this file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+#: Geometry of the shared small survey.
+SMALL_N = 400
+SMALL_SIZE = 32
+SMALL_SEED = 1
+
+
+@pytest.fixture(scope="session")
+def demo_fits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a synthetic FITS cube survey: 400 sources, 32x32 px, g r z, seed 1.
+
+    Session-scoped and shared: do not modify it.
+    """
+    from explorer.synthetic import write_demo_survey
+
+    path = tmp_path_factory.mktemp("demo") / "demo.fits"
+    return write_demo_survey(path, SMALL_N, size=SMALL_SIZE, seed=SMALL_SEED)
+
+
+@pytest.fixture(scope="session")
+def small_store(demo_fits: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a store built from :func:`demo_fits` (400 sources, 32x32, no versions).
+
+    Session-scoped and shared by every test: treat it as read-only. Use
+    :func:`small_store_copy` to add versions or annotations.
+    """
+    from explorer.ingest import ingest
+
+    root = tmp_path_factory.mktemp("stores") / "small_store"
+    ingest(demo_fits, root, progress=False)
+    return root
+
+
+@pytest.fixture
+def small_store_copy(small_store: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of :func:`small_store` for one test."""
+    target = tmp_path / "store"
+    shutil.copytree(small_store, target)
+    return target
