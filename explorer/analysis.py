@@ -37,8 +37,16 @@ log = logging.getLogger(__name__)
 ANALYSIS = "analysis.json"
 PIXEL_PCA = "pixel_pca.npy"
 PIXEL_PCA_KIND = "asinh"
-MAP_COLUMNS = ("id", "x", "y", "anomaly_score", "anomaly_rank", "knn_distance",
-               "density", "cluster")
+MAP_COLUMNS = (
+    "id",
+    "x",
+    "y",
+    "anomaly_score",
+    "anomaly_rank",
+    "knn_distance",
+    "density",
+    "cluster",
+)
 
 
 def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
@@ -60,16 +68,21 @@ def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
         raise DataError(msg)
     bad = np.zeros(len(emb), dtype=bool)
     for start in range(0, len(emb), 262144):
-        bad[start : start + 262144] = ~np.isfinite(emb[start : start + 262144]).all(axis=1)
+        bad[start : start + 262144] = ~np.isfinite(emb[start : start + 262144]).all(
+            axis=1
+        )
     if bad.any():
-        msg = (f"{path} holds NaN/inf in {int(bad.sum())} row(s): "
-               f"ids {ids[bad][:5].tolist()}")
+        msg = (
+            f"{path} holds NaN/inf in {int(bad.sum())} row(s): "
+            f"ids {ids[bad][:5].tolist()}"
+        )
         raise DataError(msg)
     return np.asarray(emb, dtype=np.float32)
 
 
-def _pixel_features(store: Store, directory: Path, previous: str | None,
-                    progress: bool) -> np.ndarray:
+def _pixel_features(
+    store: Store, directory: Path, previous: str | None, progress: bool
+) -> np.ndarray:
     """Pixel-PCA features: reuse the previous version's copy when it matches."""
     candidates = [store.version_file(previous, PIXEL_PCA)] if previous else []
     candidates += [store.root / "versions" / v / PIXEL_PCA for v in store.versions]
@@ -88,9 +101,15 @@ def _pixel_features(store: Store, directory: Path, previous: str | None,
     return feats
 
 
-def analyse_directory(store: Store, directory: str | os.PathLike[str], *,
-                      previous: str | None = None, progress: bool = True,
-                      k: int = 15, seed: int = 0) -> dict[str, Any]:
+def analyse_directory(
+    store: Store,
+    directory: str | os.PathLike[str],
+    *,
+    previous: str | None = None,
+    progress: bool = True,
+    k: int = 15,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Compute index, scores, clusters and map for ``directory/embeddings.npy``.
 
     Parameters
@@ -146,8 +165,9 @@ def analyse_directory(store: Store, directory: str | os.PathLike[str], *,
     t = lap("knn_graph", t)
     pixel = _pixel_features(store, directory, previous, progress)
     t = lap("pixel_pca", t)
-    scores = anomaly.score_table(*knn, pixel_features=pixel,
-                                 k=min(anomaly.K_NEIGHBOURS, n_graph))
+    scores = anomaly.score_table(
+        *knn, pixel_features=pixel, k=min(anomaly.K_NEIGHBOURS, n_graph)
+    )
     t = lap("anomaly", t)
     cluster = auto_clusters(emb, seed=seed)
     t = lap("clusters", t)
@@ -156,8 +176,12 @@ def analyse_directory(store: Store, directory: str | os.PathLike[str], *,
     if previous:
         try:
             old = store.map_table(previous)
-            xy = align(xy, old[["x", "y"]].to_numpy(), new_ids=ids,
-                       old_ids=old["id"].to_numpy())
+            xy = align(
+                xy,
+                old[["x", "y"]].to_numpy(),
+                new_ids=ids,
+                old_ids=old["id"].to_numpy(),
+            )
         except StoreError as exc:
             log.warning("not aligning to %s: %s", previous, exc)
     t = lap("map", t)
@@ -175,12 +199,20 @@ def analyse_directory(store: Store, directory: str | os.PathLike[str], *,
         "embedding_dim": int(emb.shape[1]),
         "index": index.index_info,
         "knn_k": n_graph,
-        "anomaly": {"method": scores.attrs.get("anomaly_method"), "k": anomaly.K_NEIGHBOURS,
-                    "pixel_features": f"pixel PCA-64 ({PIXEL_PCA_KIND})"},
-        "clusters": {"n_clusters": int(cluster.max() + 1),
-                     "noise_fraction": round(float(np.mean(cluster < 0)), 4)},
-        "map": {"n_neighbors": k, "fit_rows": int(len(projector.fit_rows_)),
-                "aligned_to": previous},
+        "anomaly": {
+            "method": scores.attrs.get("anomaly_method"),
+            "k": anomaly.K_NEIGHBOURS,
+            "pixel_features": f"pixel PCA-64 ({PIXEL_PCA_KIND})",
+        },
+        "clusters": {
+            "n_clusters": int(cluster.max() + 1),
+            "noise_fraction": round(float(np.mean(cluster < 0)), 4),
+        },
+        "map": {
+            "n_neighbors": k,
+            "fit_rows": int(len(projector.fit_rows_)),
+            "aligned_to": previous,
+        },
         "timings_s": timings,
     }
     atomic.write_json(directory / ANALYSIS, info)
@@ -198,8 +230,9 @@ def previous_version(store: Store, version: str) -> str | None:
     return None
 
 
-def analyse_version(store: Store, version: str, *, previous: str | None = "auto",
-                    progress: bool = True) -> dict[str, Any]:
+def analyse_version(
+    store: Store, version: str, *, previous: str | None = "auto", progress: bool = True
+) -> dict[str, Any]:
     """Re-run :func:`analyse_directory` on a published version (atomic per file).
 
     Parameters

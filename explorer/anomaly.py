@@ -58,8 +58,9 @@ def knn_distance_score(distances: np.ndarray) -> np.ndarray:
     d = np.where(d >= 0, d, np.nan)
     with np.errstate(invalid="ignore"):
         out = np.nanmean(d, axis=1) if np.isnan(d).any() else d.mean(axis=1)
-    return np.nan_to_num(out, nan=np.nanmax(out) if np.isfinite(out).any() else 0.0
-                         ).astype(np.float32)
+    return np.nan_to_num(
+        out, nan=np.nanmax(out) if np.isfinite(out).any() else 0.0
+    ).astype(np.float32)
 
 
 def lof_score(indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
@@ -88,8 +89,9 @@ def lof_score(indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
     return (neighbour_lrd / lrd).astype(np.float32)
 
 
-def isolation_forest_score(features: np.ndarray, *, seed: int = 0,
-                           n_estimators: int = 100) -> np.ndarray:
+def isolation_forest_score(
+    features: np.ndarray, *, seed: int = 0, n_estimators: int = 100
+) -> np.ndarray:
     """IsolationForest anomaly score (higher = more anomalous), ``(N,)`` float32."""
     from sklearn.ensemble import IsolationForest
 
@@ -99,7 +101,9 @@ def isolation_forest_score(features: np.ndarray, *, seed: int = 0,
     return (-forest.score_samples(X)).astype(np.float32)
 
 
-def euclidean_knn(features: np.ndarray, k: int = K_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
+def euclidean_knn(
+    features: np.ndarray, k: int = K_NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray]:
     """``k`` nearest neighbours in Euclidean space (self excluded), via FAISS.
 
     Exact (``IndexFlatL2``) up to 200 000 rows, IVF above.
@@ -136,8 +140,10 @@ def rank_average(*scores: np.ndarray) -> np.ndarray:
     """Mean of the rank percentiles (0 = least, 1 = most anomalous) of ``scores``."""
     if not scores:
         raise DataError("rank_average needs at least one score")
-    ranks = [pd.Series(np.asarray(s)).rank(method="average", pct=True).to_numpy()
-             for s in scores]
+    ranks = [
+        pd.Series(np.asarray(s)).rank(method="average", pct=True).to_numpy()
+        for s in scores
+    ]
     return np.mean(ranks, axis=0).astype(np.float32)
 
 
@@ -149,9 +155,14 @@ def anomaly_rank(score: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def score_table(indices: np.ndarray, distances: np.ndarray, *,
-                pixel_features: np.ndarray | None = None, k: int = K_NEIGHBOURS,
-                default: str = DEFAULT_SCORE) -> pd.DataFrame:
+def score_table(
+    indices: np.ndarray,
+    distances: np.ndarray,
+    *,
+    pixel_features: np.ndarray | None = None,
+    k: int = K_NEIGHBOURS,
+    default: str = DEFAULT_SCORE,
+) -> pd.DataFrame:
     """All anomaly columns of map.parquet from the embedding k-NN graph.
 
     Parameters
@@ -178,15 +189,19 @@ def score_table(indices: np.ndarray, distances: np.ndarray, *,
         raise DataError(msg)
     idx, dist = np.asarray(indices)[:, :k], np.asarray(distances)[:, :k]
     knn = knn_distance_score(dist)
-    table = pd.DataFrame({
-        "knn_distance": knn,
-        "density": (1.0 / np.maximum(knn, 1e-6)).astype(np.float32),
-        "lof": lof_score(idx, dist),
-    })
+    table = pd.DataFrame(
+        {
+            "knn_distance": knn,
+            "density": (1.0 / np.maximum(knn, 1e-6)).astype(np.float32),
+            "lof": lof_score(idx, dist),
+        }
+    )
     if pixel_features is not None:
         _, pix_d = euclidean_knn(pixel_features, k)
         table["pixel_knn_distance"] = knn_distance_score(pix_d)
-        table["combined"] = rank_average(table["knn_distance"], table["pixel_knn_distance"])
+        table["combined"] = rank_average(
+            table["knn_distance"], table["pixel_knn_distance"]
+        )
     elif default in ("pixel_knn_distance", "combined"):
         log.warning("no pixel features: anomaly_score falls back to knn_distance")
         default = "knn_distance"
@@ -197,7 +212,9 @@ def score_table(indices: np.ndarray, distances: np.ndarray, *,
     return table
 
 
-def top_share(score: np.ndarray, is_target: np.ndarray, fraction: float = 0.01) -> float:
+def top_share(
+    score: np.ndarray, is_target: np.ndarray, fraction: float = 0.01
+) -> float:
     """Share of ``is_target`` sources among the top ``fraction`` by ``score``."""
     n_top = max(int(round(fraction * len(score))), 1)
     top = np.argsort(-np.asarray(score, dtype=np.float64), kind="stable")[:n_top]

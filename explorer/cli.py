@@ -45,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
     parser = argparse.ArgumentParser(
         prog="latentsky",
-        description="Explore the self-supervised latent space of an astronomical survey.",
+        description="Explore the self-supervised latent space of a sky survey.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug messages"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _command_modules():
         doc = (module.__doc__ or module.HELP).strip()

@@ -25,9 +25,14 @@ FIT_MAX = 10_000
 VOTE_K = 5
 
 
-def auto_clusters(embeddings: np.ndarray, *, n_components: int = N_COMPONENTS,
-                  min_cluster_size: int | None = None, fit_max: int = FIT_MAX,
-                  seed: int = 0) -> np.ndarray:
+def auto_clusters(
+    embeddings: np.ndarray,
+    *,
+    n_components: int = N_COMPONENTS,
+    min_cluster_size: int | None = None,
+    fit_max: int = FIT_MAX,
+    seed: int = 0,
+) -> np.ndarray:
     """HDBSCAN cluster label of every source.
 
     Parameters
@@ -61,8 +66,11 @@ def auto_clusters(embeddings: np.ndarray, *, n_components: int = N_COMPONENTS,
         msg = f"clustering needs at least 2 sources, got {n}"
         raise DataError(msg)
     reduced = pca_reduce(X, n_components).astype(np.float32)
-    fit_rows = (np.arange(n) if n <= fit_max else
-                np.sort(np.random.default_rng(seed).choice(n, fit_max, replace=False)))
+    fit_rows = (
+        np.arange(n)
+        if n <= fit_max
+        else np.sort(np.random.default_rng(seed).choice(n, fit_max, replace=False))
+    )
     n_fit = len(fit_rows)
     size = int(min_cluster_size or max(10, n_fit // 100))
     size = max(2, min(size, n_fit))
@@ -72,12 +80,17 @@ def auto_clusters(embeddings: np.ndarray, *, n_components: int = N_COMPONENTS,
     if n_fit < n:
         rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)
         labels[rest] = _vote(reduced[fit_rows], labels[fit_rows], reduced[rest])
-    log.info("HDBSCAN: %d clusters, %.1f%% noise", labels.max() + 1, 100 * np.mean(labels < 0))
+    log.info(
+        "HDBSCAN: %d clusters, %.1f%% noise",
+        labels.max() + 1,
+        100 * np.mean(labels < 0),
+    )
     return labels
 
 
-def _vote(fitted: np.ndarray, fitted_labels: np.ndarray, queries: np.ndarray,
-          k: int = VOTE_K) -> np.ndarray:
+def _vote(
+    fitted: np.ndarray, fitted_labels: np.ndarray, queries: np.ndarray, k: int = VOTE_K
+) -> np.ndarray:
     """Majority label of each query's ``k`` nearest fitted points (ties: nearest)."""
     import faiss
 
@@ -91,5 +104,7 @@ def _vote(fitted: np.ndarray, fitted_labels: np.ndarray, queries: np.ndarray,
         # Count each candidate label over the row; the nearest wins ties
         # because argmax keeps the first maximum.
         counts = (votes[:, :, None] == votes[:, None, :]).sum(axis=2)
-        out[start : start + len(chunk)] = votes[np.arange(len(votes)), counts.argmax(axis=1)]
+        out[start : start + len(chunk)] = votes[
+            np.arange(len(votes)), counts.argmax(axis=1)
+        ]
     return out

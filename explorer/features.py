@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 KINDS = ("asinh", "standardise")
 
 
-def pixel_features(cutouts: np.ndarray, kind: str = "asinh", *,
-                   stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def pixel_features(
+    cutouts: np.ndarray,
+    kind: str = "asinh",
+    *,
+    stats: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Flattened, normalised pixels.
 
     Parameters
@@ -73,14 +77,17 @@ def pixel_features(cutouts: np.ndarray, kind: str = "asinh", *,
         median = np.median(flat, axis=1, keepdims=True)
         mad = np.median(np.abs(flat - median), axis=1, keepdims=True)
         scale = 1.4826 * mad
-        scale = np.where(scale > 0, scale, np.maximum(flat.std(axis=1, keepdims=True), 1e-12))
+        scale = np.where(
+            scale > 0, scale, np.maximum(flat.std(axis=1, keepdims=True), 1e-12)
+        )
         return np.arcsinh((flat - median) / scale).astype(np.float32)
     mean, std = stats if stats is not None else (flat.mean(axis=0), flat.std(axis=0))
     return ((flat - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
-def fit_pixel_pca(sample: np.ndarray, n_components: int = 64, kind: str = "asinh",
-                  seed: int = 0) -> dict[str, np.ndarray]:
+def fit_pixel_pca(
+    sample: np.ndarray, n_components: int = 64, kind: str = "asinh", seed: int = 0
+) -> dict[str, np.ndarray]:
     """Fit the pixel PCA on a sample of cutouts.
 
     Returns
@@ -107,16 +114,24 @@ def fit_pixel_pca(sample: np.ndarray, n_components: int = 64, kind: str = "asinh
     return model
 
 
-def transform_pixel_pca(cutouts: np.ndarray, model: dict[str, np.ndarray],
-                        kind: str = "asinh") -> np.ndarray:
+def transform_pixel_pca(
+    cutouts: np.ndarray, model: dict[str, np.ndarray], kind: str = "asinh"
+) -> np.ndarray:
     """Project cutouts with a model from :func:`fit_pixel_pca`; ``(n, k)`` float32."""
     stats = (model["stats_mean"], model["stats_std"]) if kind == "standardise" else None
     feats = pixel_features(cutouts, kind, stats=stats)
     return ((feats - model["mean"]) @ model["components"].T).astype(np.float32)
 
 
-def pixel_pca(store: Store, n_components: int = 64, kind: str = "asinh", *,
-              sample: int = 5000, seed: int = 0, progress: bool = True) -> np.ndarray:
+def pixel_pca(
+    store: Store,
+    n_components: int = 64,
+    kind: str = "asinh",
+    *,
+    sample: int = 5000,
+    seed: int = 0,
+    progress: bool = True,
+) -> np.ndarray:
     """PCA of the pixel features of every source of a store, streamed by shard.
 
     Parameters
@@ -148,7 +163,9 @@ def pixel_pca(store: Store, n_components: int = 64, kind: str = "asinh", *,
     out = np.empty((n, model["components"].shape[0]), dtype=np.float32)
     blocks = store.iter_cutouts()
     n_blocks = -(-n // 1024)
-    for start, block in tqdm(blocks, total=n_blocks, desc="pixel PCA", disable=not progress):
+    for start, block in tqdm(
+        blocks, total=n_blocks, desc="pixel PCA", disable=not progress
+    ):
         out[start : start + len(block)] = transform_pixel_pca(block, model, kind)
     log.info("pixel PCA (%s) of %d sources -> %d dims", kind, n, out.shape[1])
     return out

@@ -8,8 +8,9 @@ Three inputs are understood (the kind is detected from the path):
     table (preferably ``EXTNAME = CATALOG``) holds ``id``, ``ra``, ``dec`` and
     any other columns, one row per cutout. Band names come from the header
     keyword ``BANDS`` (comma separated) or ``BAND1``, ``BAND2``...; otherwise
-    ``b0``, ``b1``... The cube is read through ``HDU.section``, a chunk at a
-    time, so it is never loaded whole.
+    ``b0``, ``b1``... The cube is read through ``HDU.section`` (a seek and a
+    read of one chunk at a time, no memory map), so memory use does not grow
+    with the survey.
 ``fits-dir``
     A directory of per-source FITS files (``*.fits``, ``*.fit``,
     ``*.fits.gz``), each either one ``(bands, S, S)`` cube or one 2-D image

@@ -55,6 +55,8 @@ SPEC = "job.json"
 PROGRESS = "progress.json"
 LOG = "log.txt"
 CANCEL = "cancel"
+#: Fine-tuned checkpoints, one per version: ``store/checkpoints/<version>.pt``.
+CHECKPOINTS = "checkpoints"
 
 KINDS = ("embed", "finetune")
 DEVICES = ("auto", "cpu", "cuda")
@@ -249,10 +251,10 @@ def cleanup_partial_version(store_root: Path, version: str) -> list[Path]:
     """Remove half-built directories of ``version`` left by a killed job.
 
     Removes ``versions/.tmp-<version>-*`` (``Store.new_version``'s build
-    directory), the temporary names of its final rename, and
-    ``versions/<version>`` itself when the manifest does not list it (killed
-    between the rename and the manifest update). Published versions are
-    never touched.
+    directory), the temporary names of its final rename, and, when the
+    manifest does not list the version, ``versions/<version>`` (killed
+    between the rename and the manifest update) and the fine-tuned
+    ``checkpoints/<version>.pt``. Published versions are never touched.
 
     Returns
     -------
@@ -269,9 +271,13 @@ def cleanup_partial_version(store_root: Path, version: str) -> list[Path]:
         *versions.glob(f".{version}.old-*"),
     ]
     manifest = _read_json(store_root / "manifest.json") or {}
-    target = versions / version
-    if target.exists() and version not in manifest.get("versions", {}):
-        candidates.append(target)
+    if version not in manifest.get("versions", {}):
+        candidates += [
+            path
+            for path in (versions / version, store_root / CHECKPOINTS / f"{version}.pt")
+            if path.exists()
+        ]
+    candidates += (store_root / CHECKPOINTS).glob(f".{version}.pt.*.tmp")
     for path in candidates:
         shutil.rmtree(path, ignore_errors=True)
         if path.exists():  # a plain file

@@ -62,8 +62,9 @@ class ClusterScore:
     sampled: bool = False
 
 
-def _prepare(X: np.ndarray, labels: np.ndarray, ids: np.ndarray | None,
-             min_cluster_size: int) -> tuple[np.ndarray, np.ndarray, str]:
+def _prepare(
+    X: np.ndarray, labels: np.ndarray, ids: np.ndarray | None, min_cluster_size: int
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Validate, drop noise (-1); return (X, labels, reason-if-degenerate)."""
     X = check_finite(X, ids)
     labels = np.asarray(labels).reshape(-1)
@@ -86,8 +87,13 @@ def _prepare(X: np.ndarray, labels: np.ndarray, ids: np.ndarray | None,
     return X, labels, ""
 
 
-def davies_bouldin(X: np.ndarray, labels: np.ndarray, *, ids: np.ndarray | None = None,
-                   min_cluster_size: int = 2) -> ClusterScore:
+def davies_bouldin(
+    X: np.ndarray,
+    labels: np.ndarray,
+    *,
+    ids: np.ndarray | None = None,
+    min_cluster_size: int = 2,
+) -> ClusterScore:
     """Davies-Bouldin index (lower = more compact, better separated clusters).
 
     ``DB = mean_k max_{l != k} (S_k + S_l) / M_kl`` with ``S_k`` the mean
@@ -123,9 +129,15 @@ def davies_bouldin(X: np.ndarray, labels: np.ndarray, *, ids: np.ndarray | None 
     return ClusterScore(float(davies_bouldin_score(X, labels)), len(X), n_clusters)
 
 
-def silhouette(X: np.ndarray, labels: np.ndarray, *, ids: np.ndarray | None = None,
-               sample_size: int = SILHOUETTE_SAMPLE, seed: int = 0,
-               min_cluster_size: int = 2) -> ClusterScore:
+def silhouette(
+    X: np.ndarray,
+    labels: np.ndarray,
+    *,
+    ids: np.ndarray | None = None,
+    sample_size: int = SILHOUETTE_SAMPLE,
+    seed: int = 0,
+    min_cluster_size: int = 2,
+) -> ClusterScore:
     """Mean silhouette coefficient (Euclidean; -1 worst .. 1 best).
 
     Parameters
@@ -152,11 +164,17 @@ def silhouette(X: np.ndarray, labels: np.ndarray, *, ids: np.ndarray | None = No
     if sampled:
         rows = np.random.default_rng(seed).choice(len(X), sample_size, replace=False)
         if len(np.unique(labels[rows])) < 2:
-            return ClusterScore(np.nan, len(X), n_clusters,
-                                "the silhouette sample holds one cluster only", True)
+            return ClusterScore(
+                np.nan,
+                len(X),
+                n_clusters,
+                "the silhouette sample holds one cluster only",
+                True,
+            )
         X, labels = X[rows], labels[rows]
-    return ClusterScore(float(silhouette_score(X, labels)), len(X), n_clusters,
-                        sampled=sampled)
+    return ClusterScore(
+        float(silhouette_score(X, labels)), len(X), n_clusters, sampled=sampled
+    )
 
 
 def selection_labels(n: int, rows: np.ndarray) -> np.ndarray:
@@ -166,9 +184,13 @@ def selection_labels(n: int, rows: np.ndarray) -> np.ndarray:
     return labels
 
 
-def selection_metrics(embeddings: np.ndarray, rows: np.ndarray, *,
-                      clusters: np.ndarray | None = None,
-                      ids: np.ndarray | None = None) -> dict[str, object]:
+def selection_metrics(
+    embeddings: np.ndarray,
+    rows: np.ndarray,
+    *,
+    clusters: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
+) -> dict[str, object]:
     """Davies-Bouldin, silhouette and TPCF score of one selection.
 
     If the selection spans at least two auto clusters (``clusters``, ``-1`` =
@@ -196,10 +218,22 @@ def selection_metrics(embeddings: np.ndarray, rows: np.ndarray, *,
     rows = np.asarray(rows, dtype=np.int64)
     X_sel = np.asarray(embeddings[rows])
     sel_ids = None if ids is None else np.asarray(ids)[rows]
-    if clusters is not None and len(np.unique(clusters[rows][clusters[rows] >= 0])) >= 2:
-        X, labels, the_ids, mode = X_sel, np.asarray(clusters)[rows], sel_ids, "clusters"
+    if (
+        clusters is not None
+        and len(np.unique(clusters[rows][clusters[rows] >= 0])) >= 2
+    ):
+        X, labels, the_ids, mode = (
+            X_sel,
+            np.asarray(clusters)[rows],
+            sel_ids,
+            "clusters",
+        )
     else:
-        X, labels, the_ids = np.asarray(embeddings), selection_labels(len(embeddings), rows), ids
+        X, labels, the_ids = (
+            np.asarray(embeddings),
+            selection_labels(len(embeddings), rows),
+            ids,
+        )
         mode = "selection vs rest"
     return {
         "mode": mode,

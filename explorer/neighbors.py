@@ -9,9 +9,10 @@ chosen from the number of sources and recorded in ``index_info`` (written to
 * ``ivf`` -- ``IndexIVFFlat`` (inner product) above: k-means coarse
   quantiser with ``nlist ~ sqrt(N)`` lists trained on a sample, ``nprobe =
   nlist / 16`` lists scanned per query (``nlist / 128`` for the all-sources
-  k-NN graph, where a few missed neighbours barely move a density). Chosen over HNSW because it builds in seconds for
-  10^6 vectors on two cores (HNSW needs minutes) and reaches recall@100
-  >= 0.95 at a few ms per query (``latentsky bench analysis``);
+  k-NN graph, where a few missed neighbours barely move a density). Chosen
+  over HNSW because it builds in seconds for 10^6 vectors on two cores (HNSW
+  needs minutes) and reaches recall@100 >= 0.95 at a few ms per query
+  (``latentsky bench analysis``);
 * ``hnsw`` -- ``IndexHNSWFlat`` (inner product), available by ``kind="hnsw"``.
 
 ``similar`` searches with the mean of the query vectors (renormalised) and
@@ -63,11 +64,25 @@ def choose_index(n: int, dim: int, kind: str = "auto") -> dict[str, Any]:
         nlist = int(min(max(np.sqrt(n), 16), 65536, max(n // 39, 1)))
         nprobe = int(min(max(nlist // 16, 8), nlist))
         graph_nprobe = int(min(max(nlist // 128, 4), nlist))
-        return {"kind": "ivf", "metric": "inner_product", "n": n, "dim": dim,
-                "nlist": nlist, "nprobe": nprobe, "graph_nprobe": graph_nprobe}
+        return {
+            "kind": "ivf",
+            "metric": "inner_product",
+            "n": n,
+            "dim": dim,
+            "nlist": nlist,
+            "nprobe": nprobe,
+            "graph_nprobe": graph_nprobe,
+        }
     if kind == "hnsw":
-        return {"kind": "hnsw", "metric": "inner_product", "n": n, "dim": dim,
-                "M": 32, "ef_construction": 80, "ef_search": 256}
+        return {
+            "kind": "hnsw",
+            "metric": "inner_product",
+            "n": n,
+            "dim": dim,
+            "M": 32,
+            "ef_construction": 80,
+            "ef_search": 256,
+        }
     msg = f"unknown index kind {kind!r} (use auto, flat, ivf or hnsw)"
     raise ValueError(msg)
 
@@ -89,8 +104,13 @@ class SimilarityIndex:
         Kind and parameters of the index.
     """
 
-    def __init__(self, index: Any, vectors: np.ndarray, ids: np.ndarray,
-                 index_info: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        index: Any,
+        vectors: np.ndarray,
+        ids: np.ndarray,
+        index_info: dict[str, Any],
+    ) -> None:
         self.index = index
         self.vectors = vectors
         self.ids = np.asarray(ids, dtype=np.int64)
@@ -99,8 +119,14 @@ class SimilarityIndex:
 
     # ------------------------------------------------------------- building
     @classmethod
-    def build(cls, embeddings: np.ndarray, ids: Sequence[int] | np.ndarray, *,
-              kind: str = "auto", seed: int = 0) -> SimilarityIndex:
+    def build(
+        cls,
+        embeddings: np.ndarray,
+        ids: Sequence[int] | np.ndarray,
+        *,
+        kind: str = "auto",
+        seed: int = 0,
+    ) -> SimilarityIndex:
         """Index ``embeddings`` (``(N, D)``, normalised here) with source ``ids``.
 
         Raises
@@ -117,8 +143,9 @@ class SimilarityIndex:
             index = faiss.IndexFlatIP(dim)
         elif info["kind"] == "ivf":
             quantiser = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFFlat(quantiser, dim, info["nlist"],
-                                       faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFFlat(
+                quantiser, dim, info["nlist"], faiss.METRIC_INNER_PRODUCT
+            )
             rng = np.random.default_rng(seed)
             n_train = min(n, 40 * info["nlist"])
             index.train(vectors[np.sort(rng.choice(n, n_train, replace=False))])
@@ -141,8 +168,12 @@ class SimilarityIndex:
             faiss.write_index(self.index, str(tmp))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], embeddings: np.ndarray,
-             ids: Sequence[int] | np.ndarray) -> SimilarityIndex:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        embeddings: np.ndarray,
+        ids: Sequence[int] | np.ndarray,
+    ) -> SimilarityIndex:
         """Read ``index.faiss`` written by :meth:`save` for these embeddings.
 
         Raises
@@ -159,8 +190,10 @@ class SimilarityIndex:
         index = faiss.read_index(str(path))
         vectors = normalise(embeddings)
         if index.ntotal != len(vectors) or index.d != vectors.shape[1]:
-            msg = (f"{path} indexes {index.ntotal} x {index.d} vectors but the "
-                   f"embeddings are {vectors.shape[0]} x {vectors.shape[1]}")
+            msg = (
+                f"{path} indexes {index.ntotal} x {index.d} vectors but the "
+                f"embeddings are {vectors.shape[0]} x {vectors.shape[1]}"
+            )
             raise DataError(msg)
         info = _describe(index)
         return cls(index, vectors, np.asarray(ids), info)
@@ -169,8 +202,9 @@ class SimilarityIndex:
     def rows_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Row numbers of source ``ids``; DataError naming unknown ids."""
         ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-        pos = np.clip(np.searchsorted(self.ids, ids, sorter=self._sorter), 0,
-                      len(self.ids) - 1)
+        pos = np.clip(
+            np.searchsorted(self.ids, ids, sorter=self._sorter), 0, len(self.ids) - 1
+        )
         rows = self._sorter[pos]
         missing = ids[self.ids[rows] != ids]
         if len(missing):
@@ -196,15 +230,18 @@ class SimilarityIndex:
         """
         q = normalise(np.atleast_2d(vectors))
         if q.shape[1] != self.vectors.shape[1]:
-            msg = f"query vectors have dimension {q.shape[1]}, index has {self.vectors.shape[1]}"
+            dim = self.vectors.shape[1]
+            msg = f"query vectors have dimension {q.shape[1]}, index has {dim}"
             raise DataError(msg)
         sims, rows = self._search(q, k)
         valid = rows >= 0
-        return pd.DataFrame({
-            "query": np.repeat(np.arange(len(q)), rows.shape[1])[valid.ravel()],
-            "id": self.ids[rows[valid]],
-            "similarity": sims[valid].astype(np.float32),
-        })
+        return pd.DataFrame(
+            {
+                "query": np.repeat(np.arange(len(q)), rows.shape[1])[valid.ravel()],
+                "id": self.ids[rows[valid]],
+                "similarity": sims[valid].astype(np.float32),
+            }
+        )
 
     def similar(self, ids: Sequence[int] | np.ndarray, k: int = 100) -> pd.DataFrame:
         """The ``k`` sources most similar to the mean of the query sources.
@@ -220,9 +257,17 @@ class SimilarityIndex:
         query = self.vectors[rows].mean(axis=0, keepdims=True)
         return self._ranked(query, k, exclude=rows)
 
-    def refine(self, positive_ids: Sequence[int], negative_ids: Sequence[int] = (),
-               k: int = 100, *, query_ids: Sequence[int] | None = None,
-               alpha: float = 1.0, beta: float = 0.75, gamma: float = 0.25) -> pd.DataFrame:
+    def refine(
+        self,
+        positive_ids: Sequence[int],
+        negative_ids: Sequence[int] = (),
+        k: int = 100,
+        *,
+        query_ids: Sequence[int] | None = None,
+        alpha: float = 1.0,
+        beta: float = 0.75,
+        gamma: float = 0.25,
+    ) -> pd.DataFrame:
         """Rocchio refinement: toward the positives, away from the negatives.
 
         ``q = alpha q0 + beta mean(positives) - gamma mean(negatives)``, with
@@ -236,7 +281,9 @@ class SimilarityIndex:
         """
         pos = self.rows_of(positive_ids) if len(positive_ids) else np.zeros(0, np.int64)
         neg = self.rows_of(negative_ids) if len(negative_ids) else np.zeros(0, np.int64)
-        base = self.rows_of(query_ids) if query_ids is not None and len(query_ids) else pos
+        base = (
+            self.rows_of(query_ids) if query_ids is not None and len(query_ids) else pos
+        )
         if len(base) == 0:
             raise DataError("refine needs at least one positive or query source")
         query = alpha * self.vectors[base].mean(axis=0)
@@ -247,8 +294,9 @@ class SimilarityIndex:
         exclude = np.unique(np.concatenate([base, pos, neg]))
         return self._ranked(query[None, :], k, exclude=exclude)
 
-    def knn_graph(self, k: int, *, batch: int = 65536,
-                  progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def knn_graph(
+        self, k: int, *, batch: int = 65536, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest neighbours of every indexed source (itself excluded).
 
         Exact up to :data:`GRAPH_EXACT_MAX` sources, approximate (IVF with
@@ -270,7 +318,9 @@ class SimilarityIndex:
         ivf = self._ivf()
         saved_nprobe = ivf.nprobe if ivf is not None else None
         if ivf is not None:
-            ivf.nprobe = int(self.index_info.get("graph_nprobe", max(ivf.nlist // 128, 4)))
+            ivf.nprobe = int(
+                self.index_info.get("graph_nprobe", max(ivf.nlist // 128, 4))
+            )
         try:
             indices, distances = self._graph(k, batch, progress)
         finally:
@@ -281,17 +331,24 @@ class SimilarityIndex:
     def _ivf(self) -> Any:
         import faiss
 
-        return faiss.try_extract_index_ivf(self.index) if self.index_info.get(
-            "kind") == "ivf" else None
+        return (
+            faiss.try_extract_index_ivf(self.index)
+            if self.index_info.get("kind") == "ivf"
+            else None
+        )
 
-    def _graph(self, k: int, batch: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _graph(
+        self, k: int, batch: int, progress: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         from tqdm.auto import tqdm
 
         n = len(self.vectors)
         indices = np.empty((n, k), dtype=np.int64)
         distances = np.empty((n, k), dtype=np.float32)
         starts = range(0, n, batch)
-        for start in tqdm(starts, desc="k-NN graph", disable=not progress, unit="batch"):
+        for start in tqdm(
+            starts, desc="k-NN graph", disable=not progress, unit="batch"
+        ):
             stop = min(start + batch, n)
             sims, rows = self._search(self.vectors[start:stop], k + 1)
             own = np.arange(start, stop)[:, None]
@@ -316,10 +373,14 @@ class SimilarityIndex:
         sims, rows = sims[0], rows[0]
         keep = (rows >= 0) & ~np.isin(rows, exclude)
         sims, rows = sims[keep][:k], rows[keep][:k]
-        return pd.DataFrame({"id": self.ids[rows], "similarity": sims.astype(np.float32)})
+        return pd.DataFrame(
+            {"id": self.ids[rows], "similarity": sims.astype(np.float32)}
+        )
 
 
-def _checked_vectors(embeddings: np.ndarray, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+def _checked_vectors(
+    embeddings: np.ndarray, ids: Sequence[int] | np.ndarray
+) -> np.ndarray:
     emb = np.asarray(embeddings)
     if emb.ndim != 2 or len(emb) == 0:
         msg = f"embeddings must be a non-empty (N, D) array, got shape {emb.shape}"
@@ -339,15 +400,25 @@ def _describe(index: Any) -> dict[str, Any]:
     """Kind and parameters of a FAISS index read from disk."""
     import faiss
 
-    info: dict[str, Any] = {"metric": "inner_product", "n": int(index.ntotal),
-                            "dim": int(index.d)}
+    info: dict[str, Any] = {
+        "metric": "inner_product",
+        "n": int(index.ntotal),
+        "dim": int(index.d),
+    }
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
-        info.update(kind="ivf", nlist=int(ivf.nlist), nprobe=int(ivf.nprobe),
-                    graph_nprobe=max(int(ivf.nlist) // 128, 4))
+        info.update(
+            kind="ivf",
+            nlist=int(ivf.nlist),
+            nprobe=int(ivf.nprobe),
+            graph_nprobe=max(int(ivf.nlist) // 128, 4),
+        )
     elif isinstance(index, faiss.IndexHNSW):
-        info.update(kind="hnsw", M=int(index.hnsw.nb_neighbors(1)),
-                    ef_search=int(index.hnsw.efSearch))
+        info.update(
+            kind="hnsw",
+            M=int(index.hnsw.nb_neighbors(1)),
+            ef_search=int(index.hnsw.efSearch),
+        )
     else:
         info.update(kind="flat")
     return info

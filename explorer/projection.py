@@ -66,9 +66,16 @@ class MapProjector:
         Seconds spent per stage.
     """
 
-    def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, *,
-                 n_epochs: int | None = None, init: str = "auto",
-                 fit_max: int = FIT_MAX, seed: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        *,
+        n_epochs: int | None = None,
+        init: str = "auto",
+        fit_max: int = FIT_MAX,
+        seed: int | None = 0,
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.n_epochs = n_epochs
@@ -76,8 +83,11 @@ class MapProjector:
         self.fit_max = fit_max
         self.seed = seed
 
-    def fit(self, X: np.ndarray, knn: tuple[np.ndarray, np.ndarray] | None = None,
-            ) -> MapProjector:
+    def fit(
+        self,
+        X: np.ndarray,
+        knn: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> MapProjector:
         """Compute the map of ``X``.
 
         Parameters
@@ -133,8 +143,11 @@ class MapProjector:
         self._index, self._fitted_xy = index, xy
         return self
 
-    def fit_transform(self, X: np.ndarray, knn: tuple[np.ndarray, np.ndarray] | None = None,
-                      ) -> np.ndarray:
+    def fit_transform(
+        self,
+        X: np.ndarray,
+        knn: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """:meth:`fit` and return ``embedding_``."""
         return self.fit(X, knn).embedding_
 
@@ -147,22 +160,29 @@ class MapProjector:
         k = min(self.n_neighbors, len(self._fitted_xy))
         return _place(self._index, self._fitted_xy, normalise(_checked(X)), k)
 
-    def _umap(self, vectors: np.ndarray, knn: tuple[np.ndarray, np.ndarray],
-              k: int) -> np.ndarray:
+    def _umap(
+        self, vectors: np.ndarray, knn: tuple[np.ndarray, np.ndarray], k: int
+    ) -> np.ndarray:
         import umap
 
         n = len(vectors)
         own = np.arange(n)[:, None]
         indices = np.hstack([own, knn[0][:, : k - 1]]).astype(np.int64)
-        dists = np.hstack([np.zeros((n, 1), np.float32), knn[1][:, : k - 1]]).astype(np.float32)
+        dists = np.hstack([np.zeros((n, 1), np.float32), knn[1][:, : k - 1]]).astype(
+            np.float32
+        )
         indices = np.where(indices >= 0, indices, own)  # missing neighbours -> self
         init = self.init
         if init == "auto":
             init = "spectral" if n <= SPECTRAL_MAX else "pca"
         n_epochs = self.n_epochs or (500 if n <= 10_000 else 200)
         reducer = umap.UMAP(
-            n_neighbors=k, min_dist=self.min_dist, metric="cosine", init=init,
-            n_epochs=n_epochs, random_state=self.seed,
+            n_neighbors=k,
+            min_dist=self.min_dist,
+            metric="cosine",
+            init=init,
+            n_epochs=n_epochs,
+            random_state=self.seed,
             precomputed_knn=(indices, dists),
             n_jobs=1 if self.seed is not None else -1,
         )
@@ -171,7 +191,9 @@ class MapProjector:
             # a seed makes UMAP single-threaded on purpose.
             warnings.filterwarnings("ignore", message=".*knn_search_index.*")
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")
-            warnings.filterwarnings("ignore", message=".*Graph is not fully connected.*")
+            warnings.filterwarnings(
+                "ignore", message=".*Graph is not fully connected.*"
+            )
             xy = reducer.fit_transform(vectors)
         return np.asarray(xy, dtype=np.float32)
 
@@ -189,7 +211,7 @@ def _checked(X: np.ndarray) -> np.ndarray:
 
 
 def _place(index, fitted_xy: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
-    """Similarity-weighted mean map position of each vector's k nearest fitted sources."""
+    """Similarity-weighted mean map position of the k nearest fitted sources."""
     out = np.empty((len(vectors), 2), dtype=np.float32)
     for start in range(0, len(vectors), 65536):
         chunk = vectors[start : start + 65536]
@@ -199,11 +221,15 @@ def _place(index, fitted_xy: np.ndarray, vectors: np.ndarray, k: int) -> np.ndar
         spread = np.maximum(dist.mean(axis=1, keepdims=True) - dist[:, :1], 1e-6)
         w = np.exp(-(dist - dist[:, :1]) / spread) * (rows >= 0)
         w /= w.sum(axis=1, keepdims=True)
-        out[start : start + len(chunk)] = np.einsum("qk,qkd->qd", w, fitted_xy[np.maximum(rows, 0)])
+        out[start : start + len(chunk)] = np.einsum(
+            "qk,qkd->qd", w, fitted_xy[np.maximum(rows, 0)]
+        )
     return out
 
 
-def procrustes(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def procrustes(
+    source: np.ndarray, target: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Similarity transform (scale, rotation/reflection, shift) ``source -> target``.
 
     Minimises ``sum |s * source @ R + t - target|**2`` (orthogonal Procrustes
@@ -234,8 +260,13 @@ def procrustes(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarra
     return scale, rotation, shift
 
 
-def align(new_xy: np.ndarray, old_xy: np.ndarray, *, new_ids: np.ndarray | None = None,
-          old_ids: np.ndarray | None = None) -> np.ndarray:
+def align(
+    new_xy: np.ndarray,
+    old_xy: np.ndarray,
+    *,
+    new_ids: np.ndarray | None = None,
+    old_ids: np.ndarray | None = None,
+) -> np.ndarray:
     """Move a new map onto an old one (Procrustes on the shared sources).
 
     Parameters
@@ -262,7 +293,7 @@ def align(new_xy: np.ndarray, old_xy: np.ndarray, *, new_ids: np.ndarray | None 
     old_xy = np.asarray(old_xy, dtype=np.float64)
     if new_ids is None or old_ids is None:
         if len(new_xy) != len(old_xy):
-            msg = f"maps have {len(new_xy)} and {len(old_xy)} rows; pass ids to match them"
+            msg = f"maps have {len(new_xy)} and {len(old_xy)} rows; pass ids to match"
             raise DataError(msg)
         src, tgt = new_xy, old_xy
     else:

@@ -62,7 +62,8 @@ _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    # Microseconds: versions are listed in this order, several per second.
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def check_version_name(name: str) -> str:
@@ -128,7 +129,8 @@ class Store:
             msg = f"{manifest_path} is not valid JSON: {exc}"
             raise StoreError(msg) from exc
         if manifest.get("format") != FORMAT_NAME:
-            msg = f"{manifest_path}: format is {manifest.get('format')!r}, expected {FORMAT_NAME!r}"
+            found = manifest.get("format")
+            msg = f"{manifest_path}: format is {found!r}, expected {FORMAT_NAME!r}"
             raise StoreError(msg)
         version = manifest.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -150,7 +152,9 @@ class Store:
         source: str = "",
     ) -> StoreBuilder:
         """Start building a new store at ``root`` (see :class:`StoreBuilder`)."""
-        return StoreBuilder(root, bands, cutout_size, overwrite=overwrite, source=source)
+        return StoreBuilder(
+            root, bands, cutout_size, overwrite=overwrite, source=source
+        )
 
     def reload(self) -> Store:
         """Re-read the manifest (another process may have added a version)."""
@@ -249,10 +253,14 @@ class Store:
         """Cutouts at ``rows`` as ``(len(rows), bands, S, S)`` float32."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
-            return np.zeros((0, len(self.bands), self.cutout_size, self.cutout_size), np.float32)
+            return np.zeros(
+                (0, len(self.bands), self.cutout_size, self.cutout_size), np.float32
+            )
         return np.asarray(self.cutouts.get_orthogonal_selection((rows,)))
 
-    def iter_cutouts(self, batch: int = SHARD_SOURCES) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_cutouts(
+        self, batch: int = SHARD_SOURCES
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(start_row, cutouts)`` blocks in row order, one shard at a time."""
         arr = self.cutouts
         for start in range(0, self.n_sources, batch):
@@ -273,13 +281,13 @@ class Store:
     def _resolve(self, version: str | None) -> str:
         name = version or self.current_version
         if name is None:
-            msg = f"store {self.root} has no embedding version yet (run `latentsky embed`)"
+            msg = f"store {self.root} has no embedding version yet (`latentsky embed`)"
             raise StoreError(msg)
         self._require_version(name)
         return name
 
     def embeddings(self, version: str | None = None) -> np.ndarray:
-        """Memory-mapped ``(N, D)`` float32 embeddings of ``version`` (default current)."""
+        """Memory-mapped ``(N, D)`` float32 embeddings of ``version`` (or current)."""
         path = self.version_dir(self._resolve(version)) / EMBEDDINGS
         if not path.exists():
             msg = f"version {version!r} of {self.root} has no {EMBEDDINGS}"
@@ -290,7 +298,9 @@ class Store:
         """``map.parquet`` of ``version`` (id, x, y, scores, cluster ids)."""
         path = self.version_dir(self._resolve(version)) / MAP
         if not path.exists():
-            msg = f"version {version!r} of {self.root} has no {MAP} (run `latentsky analyse`)"
+            msg = (
+                f"version {version!r} of {self.root} has no {MAP} (`latentsky analyse`)"
+            )
             raise StoreError(msg)
         return pd.read_parquet(path)
 
@@ -304,8 +314,14 @@ class Store:
         return self.version_dir(self._resolve(version)) / filename
 
     @contextlib.contextmanager
-    def new_version(self, name: str, *, make_current: bool = True, overwrite: bool = False,
-                    info: dict[str, Any] | None = None) -> Iterator[Path]:
+    def new_version(
+        self,
+        name: str,
+        *,
+        make_current: bool = True,
+        overwrite: bool = False,
+        info: dict[str, Any] | None = None,
+    ) -> Iterator[Path]:
         """Build a new version in a temporary directory, publish it on success.
 
         The body writes ``embeddings.npy``, ``config.json`` etc. into the yielded
@@ -331,7 +347,7 @@ class Store:
         """
         check_version_name(name)
         if name in self.manifest.get("versions", {}) and not overwrite:
-            msg = f"store {self.root} already has a version {name!r} (choose another name)"
+            msg = f"store {self.root} already has a version {name!r} (choose another)"
             raise StoreError(msg)
         versions_dir = self.root / VERSIONS
         versions_dir.mkdir(exist_ok=True)
@@ -408,9 +424,13 @@ class Store:
                 info = self.manifest["versions"][name]
                 mark = "*" if name == self.current_version else " "
                 dim = info.get("embedding_dim", "?")
-                lines.append(f"version  {mark} {name}  dim={dim}  created {info.get('created')}")
+                lines.append(
+                    f"version  {mark} {name}  dim={dim}  created {info.get('created')}"
+                )
         else:
-            lines.append("versions   none yet (run `latentsky train` and `latentsky embed`)")
+            lines.append(
+                "versions   none yet (run `latentsky train` and `latentsky embed`)"
+            )
         return "\n".join(lines)
 
 
@@ -456,10 +476,15 @@ class StoreBuilder:
                 if self.root.is_dir() and not any(self.root.iterdir()):
                     pass  # an empty directory is fine to fill
                 else:
-                    msg = f"{self.root} exists and is not a latentsky store; refusing to overwrite it"
+                    msg = (
+                        f"{self.root} exists and is not a latentsky store; "
+                        "refusing to overwrite it"
+                    )
                     raise StoreError(msg)
             elif not overwrite:
-                msg = f"store {self.root} already exists (pass --overwrite to replace it)"
+                msg = (
+                    f"store {self.root} already exists (pass --overwrite to replace it)"
+                )
                 raise StoreError(msg)
         self._tmp: Path | None = None
         self._array = None
@@ -472,7 +497,11 @@ class StoreBuilder:
         import zarr
 
         self.root.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.root.name}.building-", dir=self.root.parent))
+        self._tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f".{self.root.name}.building-", dir=self.root.parent
+            )
+        )
         b, s = len(self.bands), self.cutout_size
         self._array = zarr.create_array(
             store=str(self._tmp / CUTOUTS),
@@ -500,13 +529,16 @@ class StoreBuilder:
         cutouts = np.asarray(cutouts, dtype=np.float32)
         expected = (len(self.bands), self.cutout_size, self.cutout_size)
         if cutouts.ndim != 4 or cutouts.shape[1:] != expected:
-            msg = f"cutout chunk has shape {cutouts.shape}, expected (n, {', '.join(map(str, expected))})"
+            want = ", ".join(map(str, expected))
+            msg = f"cutout chunk has shape {cutouts.shape}, expected (n, {want})"
             raise StoreError(msg)
         if len(catalog) != len(cutouts):
             msg = f"catalog chunk has {len(catalog)} rows but {len(cutouts)} cutouts"
             raise StoreError(msg)
         if not np.isfinite(cutouts).all():
-            raise StoreError("cutout chunk holds NaN/inf pixels; fill them before appending")
+            raise StoreError(
+                "cutout chunk holds NaN/inf pixels; fill them before appending"
+            )
         self._catalogs.append(catalog.reset_index(drop=True))
         self._buffer.append(cutouts)
         self._buffered += len(cutouts)
@@ -553,7 +585,8 @@ class StoreBuilder:
             "created": _now(),
             "source": self.source,
             "pixel_fill": "NaN/inf pixels replaced by the median of the finite "
-            "pixels of the same band of the same cutout; count in catalog column n_masked",
+            "pixels of the same band of the same cutout; count in catalog column "
+            "n_masked",
             "versions": {},
             "current": None,
         }
@@ -574,7 +607,8 @@ def validate_catalog(catalog: pd.DataFrame, where: str) -> None:
     """
     for col in ("id", "ra", "dec"):
         if col not in catalog.columns:
-            msg = f"{where}: catalog has no {col!r} column (columns: {list(catalog.columns)})"
+            have = list(catalog.columns)
+            msg = f"{where}: catalog has no {col!r} column (columns: {have})"
             raise StoreError(msg)
     if not pd.api.types.is_integer_dtype(catalog["id"]):
         msg = f"{where}: column 'id' has dtype {catalog['id'].dtype}, expected integers"
@@ -588,5 +622,7 @@ def validate_catalog(catalog: pd.DataFrame, where: str) -> None:
         bad = ~np.isfinite(values) | (values < lo) | (values > hi)
         if bad.any():
             ids = catalog["id"][bad].head(5).tolist()
-            msg = f"{where}: column {col!r} missing or outside [{lo}, {hi}] for ids {ids}"
+            msg = (
+                f"{where}: column {col!r} missing or outside [{lo}, {hi}] for ids {ids}"
+            )
             raise StoreError(msg)

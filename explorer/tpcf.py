@@ -114,8 +114,19 @@ class TPCFResult:
 def nan_result(reason: str, n: int = 0, n_components: int = 2) -> TPCFResult:
     """A TPCF result with NaN score and the given reason."""
     empty = np.zeros(0)
-    return TPCFResult(np.nan, np.nan, empty, empty, empty, empty, empty, empty,
-                      n=n, n_components=n_components, reason=reason)
+    return TPCFResult(
+        np.nan,
+        np.nan,
+        empty,
+        empty,
+        empty,
+        empty,
+        empty,
+        empty,
+        n=n,
+        n_components=n_components,
+        reason=reason,
+    )
 
 
 def check_finite(X: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
@@ -157,7 +168,9 @@ def pca_reduce(X: np.ndarray, n_components: int) -> np.ndarray:
     return centred @ vecs[:, ::-1][:, :n_components]
 
 
-def default_edges(cov: np.ndarray, n_bins: int, r_max: float | None = None) -> np.ndarray:
+def default_edges(
+    cov: np.ndarray, n_bins: int, r_max: float | None = None
+) -> np.ndarray:
     """Linear bin edges from 0 to ``r_max`` (default ``2 sqrt(trace(2 cov))``)."""
     if r_max is None:
         r_max = 2.0 * float(np.sqrt(2.0 * np.trace(np.atleast_2d(cov))))
@@ -242,7 +255,9 @@ def pair_counts_grid(Y: np.ndarray, edges: np.ndarray) -> np.ndarray | None:
     flat = np.ravel_multi_index(tuple(cells.T), tuple(padded))
     grid = np.bincount(flat, minlength=int(np.prod(padded))).reshape(tuple(padded))
     spectrum = np.fft.rfftn(grid.astype(np.float64))
-    auto = np.fft.irfftn(spectrum * np.conj(spectrum), s=tuple(padded), axes=tuple(range(d)))
+    auto = np.fft.irfftn(
+        spectrum * np.conj(spectrum), s=tuple(padded), axes=tuple(range(d))
+    )
     counts = np.rint(auto).ravel()
     # Displacement of each lag in cell units, wrapped to [-side, side).
     axes = [np.fft.fftfreq(int(p), 1.0 / int(p)) for p in padded]
@@ -257,8 +272,9 @@ def pair_counts_grid(Y: np.ndarray, edges: np.ndarray) -> np.ndarray | None:
     return _spread_over_bins(dist[near], counts[near], edges, cell)
 
 
-def _spread_over_bins(dist: np.ndarray, counts: np.ndarray, edges: np.ndarray,
-                      cell: float) -> np.ndarray:
+def _spread_over_bins(
+    dist: np.ndarray, counts: np.ndarray, edges: np.ndarray, cell: float
+) -> np.ndarray:
     """Split each grid lag's pairs between the two bins around the nearest edge.
 
     Within a cell the points are taken as uniform, so a lag's true separation
@@ -284,7 +300,9 @@ def _spread_over_bins(dist: np.ndarray, counts: np.ndarray, edges: np.ndarray,
     return out[:n_bins]
 
 
-def xi_and_sigma(dd: np.ndarray, rr_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def xi_and_sigma(
+    dd: np.ndarray, rr_scaled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``xi = DD / (f**2 RR)`` - 1 and ``sigma = (1 + xi) / sqrt(DD)`` per bin.
 
     ``rr_scaled`` is ``RR / f**2`` (random pairs expressed per data pair).
@@ -292,8 +310,9 @@ def xi_and_sigma(dd: np.ndarray, rr_scaled: np.ndarray) -> tuple[np.ndarray, np.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         xi = np.where(rr_scaled > 0, dd / rr_scaled - 1.0, np.nan)
-        sigma = np.where(dd > 0, (1.0 + xi) / np.sqrt(np.maximum(dd, 1.0)),
-                         1.0 / rr_scaled)
+        sigma = np.where(
+            dd > 0, (1.0 + xi) / np.sqrt(np.maximum(dd, 1.0)), 1.0 / rr_scaled
+        )
     sigma = np.where(rr_scaled > 0, sigma, np.nan)
     return xi, sigma
 
@@ -363,8 +382,9 @@ def tpcf_score(
     return assemble(dd, rr_scaled, edges, n, Y.shape[1])
 
 
-def assemble(dd: np.ndarray, rr_scaled: np.ndarray, edges: np.ndarray, n: int,
-             n_components: int) -> TPCFResult:
+def assemble(
+    dd: np.ndarray, rr_scaled: np.ndarray, edges: np.ndarray, n: int, n_components: int
+) -> TPCFResult:
     """Build a :class:`TPCFResult` from pair counts (shared with the reference)."""
     xi, sigma_r = xi_and_sigma(dd, rr_scaled)
     used = np.isfinite(xi)

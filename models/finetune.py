@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Most cluster members held in memory for the supervised term.
 MAX_MEMBERS = 20_000
+#: Most non-member ("background") cutouts held in memory, and their byte budget.
+MAX_BACKGROUND = 4096
+BACKGROUND_BYTES = 64 * 2**20
 
 
 def supcon_loss(
@@ -93,7 +96,9 @@ class ClusterPositives:
     config : TrainConfig
         Augmentation settings and temperature (the model's own).
     batch_size : int
-        Members per step (two views each).
+        Members per step (two views each), plus as many random non-members
+        whose only positive is their own second view: the negatives that
+        make "same cluster" mean "closer than the rest".
     seed : int
         Sampling seed.
 
@@ -142,6 +147,13 @@ class ClusterPositives:
         self.rows = rows_arr[order]
         self.labels = torch.as_tensor(labels_arr[order])
         self.cutouts = torch.from_numpy(store.cutouts_at(self.rows))
+        others = np.setdiff1d(np.arange(store.n_sources), self.rows)
+        per_cutout = max(self.cutouts[:1].numel() * 4, 1)
+        n_background = min(len(others), MAX_BACKGROUND, BACKGROUND_BYTES // per_cutout)
+        self.background_rows = np.sort(
+            self.rng.choice(others, n_background, replace=False)
+        )
+        self.background = torch.from_numpy(store.cutouts_at(self.background_rows))
         self.views = TwoViews(ViewAugment(config))
         log.info(
             "fine-tuning with %d cluster(s) as positives: %s (%d members)",
@@ -155,7 +167,8 @@ class ClusterPositives:
 
         Takes up to ``batch_size // 4`` clusters at random and the same number
         of random members from each, so every sampled member has in-cluster
-        positives besides its own second view.
+        positives besides its own second view; then up to ``batch_size``
+        random non-members, each with a label of its own.
         """
         n_clusters = len(self.names)
         chosen = self.rng.choice(
@@ -170,7 +183,16 @@ class ClusterPositives:
                 self.rng.choice(members, min(per, len(members)), replace=False)
             )
         index = torch.as_tensor(np.concatenate(picks))
-        return self.cutouts[index], self.labels[index]
+        raw, labels = self.cutouts[index], self.labels[index]
+        n_background = min(len(self.background), self.batch_size)
+        if n_background:
+            pick = torch.as_tensor(
+                self.rng.choice(len(self.background), n_background, replace=False)
+            )
+            unique = torch.arange(n_background) + len(self.names)
+            raw = torch.cat([raw, self.background[pick]])
+            labels = torch.cat([labels, unique])
+        return raw, labels
 
     def loss(
         self, model: torch.nn.Module, generator: torch.Generator | None = None

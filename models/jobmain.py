@@ -34,6 +34,7 @@ from typing import Any
 from explorer.errors import LatentskyError
 from explorer.jobs import (
     CANCEL,
+    CHECKPOINTS,
     JOBS,
     LOCK,
     SPEC,
@@ -212,7 +213,7 @@ def _finetune(
     if opts.get("clusters"):
         notes = Annotations(store.annotations_path)
         clusters = {name: notes.members(name) for name in opts["clusters"]}
-    out = store.root / "checkpoints" / f"{opts['version']}.pt"
+    out = store.root / CHECKPOINTS / f"{opts['version']}.pt"
     overrides = {k: opts.get(k) for k in ("batch_size", "num_workers", "lr")}
     reporter.update(phase="train", percent=0.0, message="fine-tuning")
     finetune(
@@ -255,7 +256,6 @@ def run_job_dir(directory: str | os.PathLike[str]) -> int:
     if in_main:
         signal.signal(signal.SIGTERM, on_sigterm)
     reporter.start()
-    fine_tuned: str | None = None
     try:
         cleanup_partial_version(store.root, version)
         device, described = _device(opts.get("device", "auto"))
@@ -276,7 +276,7 @@ def run_job_dir(directory: str | os.PathLike[str]) -> int:
         )
         checkpoint = opts["checkpoint"]
         if spec["kind"] == "finetune":
-            checkpoint = fine_tuned = _finetune(store, opts, device, reporter)
+            checkpoint = _finetune(store, opts, device, reporter)
         if reporter.cancel_requested:
             raise JobCancelled
         reporter.update(
@@ -311,8 +311,6 @@ def run_job_dir(directory: str | os.PathLike[str]) -> int:
             if in_main:  # a second SIGTERM must not interrupt the clean-up
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
             _rollback(store, version, previous)
-            if fine_tuned is not None:
-                Path(fine_tuned).unlink(missing_ok=True)
         finally:
             if cancelled_now:
                 log.info(

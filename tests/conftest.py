@@ -26,6 +26,17 @@ def demo_fits(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_survey():
+    """``(cube (400, 3, 32, 32) float32, catalog)`` of :func:`demo_fits`, in memory.
+
+    Row ``i`` is row ``i`` of :func:`small_store`. Do not modify the arrays.
+    """
+    from explorer.synthetic import make_cutouts
+
+    return make_cutouts(SMALL_N, size=SMALL_SIZE, seed=SMALL_SEED)
+
+
+@pytest.fixture(scope="session")
 def small_store(demo_fits: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a store built from :func:`demo_fits` (400 sources, 32x32, no versions).
 

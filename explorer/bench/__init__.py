@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import os
 import platform
 from pathlib import Path
@@ -18,8 +17,17 @@ from typing import Any
 from explorer import atomic
 
 _PACKAGES = (
-    "numpy", "torch", "faiss-cpu", "umap-learn", "scikit-learn", "datashader",
-    "holoviews", "panel", "bokeh", "zarr", "pandas",
+    "numpy",
+    "torch",
+    "faiss-cpu",
+    "umap-learn",
+    "scikit-learn",
+    "datashader",
+    "holoviews",
+    "panel",
+    "bokeh",
+    "zarr",
+    "pandas",
 )
 
 
@@ -46,8 +54,12 @@ def environment(device: str = "cpu") -> dict[str, Any]:
     }
 
 
-def write_result(name: str, results: dict[str, Any], out_dir: str | os.PathLike[str],
-                 device: str = "cpu") -> Path:
+def write_result(
+    name: str,
+    results: dict[str, Any],
+    out_dir: str | os.PathLike[str],
+    device: str = "cpu",
+) -> Path:
     """Write ``results`` with the environment to ``out_dir/<name>-<date>.json``."""
     env = environment(device)
     path = Path(out_dir) / f"{name}-{env['date'][:10]}.json"

@@ -69,8 +69,9 @@ def tpcf_score_reference(
     return tpcf.assemble(dd, rr / f**2, edges, n_data, Y.shape[1])
 
 
-def bootstrap_sigma(X: np.ndarray, *, n_boot: int = 10, seed: int = 0,
-                    **kwargs) -> tuple[float, np.ndarray]:
+def bootstrap_sigma(
+    X: np.ndarray, *, n_boot: int = 10, seed: int = 0, **kwargs
+) -> tuple[float, np.ndarray]:
     """Standard deviation of the reference score over bootstrap resamples.
 
     Each resample draws the rows with replacement and a fresh random catalogue.

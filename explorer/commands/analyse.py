@@ -16,11 +16,15 @@ HELP = "recompute map, similarity index, anomaly scores and clusters of a versio
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", help="store directory")
-    parser.add_argument("--version", default=None,
-                        help="version name (default: the current version)")
-    parser.add_argument("--align-to", default="auto",
-                        help="version whose map orientation to keep "
-                             "(default: the previous one; 'none' to skip)")
+    parser.add_argument(
+        "--version", default=None, help="version name (default: the current version)"
+    )
+    parser.add_argument(
+        "--align-to",
+        default="auto",
+        help="version whose map orientation to keep "
+        "(default: the previous one; 'none' to skip)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -32,11 +36,17 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(args.store)
     version = args.version or store.current_version
     if version is None:
-        raise StoreError(f"store {args.store} has no version yet (run `latentsky embed`)")
+        raise StoreError(
+            f"store {args.store} has no version yet (run `latentsky embed`)"
+        )
     previous = None if args.align_to == "none" else args.align_to
-    info = analyse_version(store, version, previous=previous,
-                           progress=not args.no_progress)
+    info = analyse_version(
+        store, version, previous=previous, progress=not args.no_progress
+    )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in info["timings_s"].items())
-    print(f"analysed {version}: {info['n_sources']} sources, index "
-          f"{info['index']['kind']}, {info['clusters']['n_clusters']} clusters ({timings})")
+    print(
+        f"analysed {version}: {info['n_sources']} sources, index "
+        f"{info['index']['kind']}, {info['clusters']['n_clusters']} clusters "
+        f"({timings})"
+    )
     return 0

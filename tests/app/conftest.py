@@ -141,3 +141,18 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     """A 1400x900 window, like a laptop screen."""
     return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
+@pytest.fixture
+def start_server(tmp_path: Path):
+    """Factory: ``start_server(store_path) -> Server``; all stopped at teardown."""
+    started: list[Server] = []
+
+    def start(store: Path) -> Server:
+        running = Server(store, tmp_path / f"server-{len(started)}.log")
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

@@ -15,7 +15,6 @@ from astropy.table import Table
 from explorer.errors import IngestError, StoreError
 from explorer.ingest import fill_nonfinite, ingest
 from explorer.store import Store
-from explorer.synthetic import make_cutouts
 
 
 def _cube(n: int, bands: int = 2, size: int = 8, seed: int = 0) -> np.ndarray:
@@ -57,9 +56,9 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 # ------------------------------------------------------------- FITS cube
-def test_demo_survey_ingests_exactly(small_store):
+def test_demo_survey_ingests_exactly(small_store, small_survey):
     store = Store.open(small_store)
-    cube, cat = make_cutouts(400, size=32, seed=1)
+    cube, cat = small_survey
     assert store.bands == ["g", "r", "z"]
     assert store.cutout_size == 32
     assert store.n_sources == 400

@@ -37,8 +37,17 @@ def tiny_checkpoint(small_store, tmp_path_factory) -> Path:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    config = TrainConfig(width=4, layers=[1, 1, 1, 1], proj_hidden=32, proj_dim=16,
-                         epochs=1, batch_size=64, crop=16, num_workers=0, threads=1)
+    config = TrainConfig(
+        width=4,
+        layers=[1, 1, 1, 1],
+        proj_hidden=32,
+        proj_dim=16,
+        epochs=1,
+        batch_size=64,
+        crop=16,
+        num_workers=0,
+        threads=1,
+    )
     try:
         train(small_store, out, config, device="cpu")
     finally:
@@ -152,16 +161,28 @@ def test_stale_lock_is_recovered(small_store_copy, tiny_checkpoint):
     dead.wait()
     job_dir = root / "jobs" / "20200101-000000-dead00"
     job_dir.mkdir(parents=True)
-    spec = {"job_id": job_dir.name, "kind": "embed", "store": str(root),
-            "options": {"version": "v7"}, "created": "2020-01-01T00:00:00+00:00"}
+    spec = {
+        "job_id": job_dir.name,
+        "kind": "embed",
+        "store": str(root),
+        "options": {"version": "v7"},
+        "created": "2020-01-01T00:00:00+00:00",
+    }
     (job_dir / "job.json").write_text(json.dumps(spec))
     jobs.write_progress(job_dir, phase="embed", percent=40.0)
     partial = root / "versions" / ".tmp-v7-abc"
     partial.mkdir(parents=True)
     (partial / "embeddings.npy").write_bytes(b"half")
-    (root / "jobs" / "lock").write_text(json.dumps(
-        {"job_id": job_dir.name, "pid": dead.pid, "host": os.uname().nodename,
-         "start_ticks": None}))
+    (root / "jobs" / "lock").write_text(
+        json.dumps(
+            {
+                "job_id": job_dir.name,
+                "pid": dead.pid,
+                "host": os.uname().nodename,
+                "start_ticks": None,
+            }
+        )
+    )
     runner = JobRunner(root)
     assert runner.running() is None
     info = runner.status()
@@ -184,8 +205,12 @@ def test_log_tail_keeps_last_tqdm_state(small_store_copy):
     runner = JobRunner(small_store_copy)
     job_dir = small_store_copy / "jobs" / "20200101-000000-aaaaaa"
     job_dir.mkdir(parents=True)
-    spec = {"job_id": job_dir.name, "kind": "embed", "store": str(small_store_copy),
-            "options": {"version": "v1"}}
+    spec = {
+        "job_id": job_dir.name,
+        "kind": "embed",
+        "store": str(small_store_copy),
+        "options": {"version": "v1"},
+    }
     (job_dir / "job.json").write_text(json.dumps(spec))
     jobs.write_progress(job_dir, phase="done")
     (job_dir / "log.txt").write_text("start\nembed 10%\rembed 50%\rembed 100%\ndone\n")
@@ -205,8 +230,21 @@ def test_cli_finetune_with_clusters_runs_to_completion(
     notes = Annotations(store.annotations_path)
     notes.save_cluster("first", store.ids[:20])
     notes.save_cluster("second", store.ids[100:130])
-    code = main(["reembed", str(root), "--finetune-epochs", "1", "--use-clusters",
-                 "--device", "cpu", "--num-workers", "0", "--batch-size", "64"])
+    code = main(
+        [
+            "reembed",
+            str(root),
+            "--finetune-epochs",
+            "1",
+            "--use-clusters",
+            "--device",
+            "cpu",
+            "--num-workers",
+            "0",
+            "--batch-size",
+            "64",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "done" in out.out
@@ -218,7 +256,10 @@ def test_cli_finetune_with_clusters_runs_to_completion(
     assert Path(config["checkpoint"]) == root / "checkpoints" / "v2.pt"
     info = JobRunner(root).status()
     assert info.phase == "done" and info.percent == 100.0
-    assert info.device.startswith("cpu") and info.options["clusters"] == ["first", "second"]
+    assert info.device.startswith("cpu") and info.options["clusters"] == [
+        "first",
+        "second",
+    ]
     assert not (root / "jobs" / "lock").exists()
     assert _hidden_entries(root) == []
     assert "fine-tuning with 2 cluster(s)" in JobRunner(root).log_tail(lines=200)
@@ -227,15 +268,22 @@ def test_cli_finetune_with_clusters_runs_to_completion(
 
 
 @pytest.mark.slow
-def test_cancel_leaves_previous_version_current(small_store_copy, tiny_checkpoint,
-                                                job_env):
+def test_cancel_leaves_previous_version_current(
+    small_store_copy, tiny_checkpoint, job_env
+):
     root = small_store_copy
     store = _with_version(root, tiny_checkpoint)
     before = _digest(store.version_dir("v1"))
     job_env.setenv("LATENTSKY_JOB_STALL_PHASE", "train")
     runner = JobRunner(root)
-    info = runner.start("finetune", checkpoint=tiny_checkpoint, epochs=3, device="cpu",
-                        num_workers=0, batch_size=64)
+    info = runner.start(
+        "finetune",
+        checkpoint=tiny_checkpoint,
+        epochs=3,
+        device="cpu",
+        num_workers=0,
+        batch_size=64,
+    )
     _wait_for(lambda: "stalled" in runner.status().message, what="the train phase")
     assert (root / "checkpoints" / "v2.pt").exists()  # fine-tuning has begun
     pid = runner._read_lock()["pid"]
@@ -253,8 +301,9 @@ def test_cancel_leaves_previous_version_current(small_store_copy, tiny_checkpoin
 
 
 @pytest.mark.slow
-def test_sigkill_mid_write_leaves_no_partial_version(small_store_copy, tiny_checkpoint,
-                                                     job_env):
+def test_sigkill_mid_write_leaves_no_partial_version(
+    small_store_copy, tiny_checkpoint, job_env
+):
     root = small_store_copy
     store = _with_version(root, tiny_checkpoint)
     manifest = (root / "manifest.json").read_text()

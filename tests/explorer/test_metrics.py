@@ -9,9 +9,16 @@ from explorer import metrics
 from explorer.errors import DataError
 
 # Three tiny clusters on a line-friendly layout, easy to do by hand.
-X3 = np.array([[0.0, 0.0], [2.0, 0.0],     # A: centroid (1, 0), S_A = 1
-               [10.0, 0.0], [10.0, 2.0],   # B: centroid (10, 1), S_B = 1
-               [0.0, 10.0], [0.0, 14.0]])  # C: centroid (0, 12), S_C = 2
+X3 = np.array(
+    [
+        [0.0, 0.0],
+        [2.0, 0.0],  # A: centroid (1, 0), S_A = 1
+        [10.0, 0.0],
+        [10.0, 2.0],  # B: centroid (10, 1), S_B = 1
+        [0.0, 10.0],
+        [0.0, 14.0],
+    ]
+)  # C: centroid (0, 12), S_C = 2
 L3 = np.array([0, 0, 1, 1, 2, 2])
 
 
@@ -32,8 +39,8 @@ def test_silhouette_by_hand():
     X = np.array([[0.0], [1.0], [5.0], [6.0]])
     labels = np.array([0, 0, 1, 1])
     # point 0: a = 1, b = mean(5, 6) = 5.5 -> 1 - 1/5.5; symmetric for all four
-    s0 = 1 - 1 / 5.5      # points 0 and 3
-    s1 = 1 - 1 / 4.5      # points 1 and 2: a = 1, b = mean(4, 5)
+    s0 = 1 - 1 / 5.5  # points 0 and 3
+    s1 = 1 - 1 / 4.5  # points 1 and 2: a = 1, b = mean(4, 5)
     expected = (2 * s0 + 2 * s1) / 4
     assert metrics.silhouette(X, labels).value == pytest.approx(expected)
 
@@ -49,11 +56,14 @@ def test_silhouette_samples_above_cap():
     assert sampled.value == metrics.silhouette(X, labels, sample_size=300, seed=1).value
 
 
-@pytest.mark.parametrize(("labels", "reason"), [
-    (np.zeros(6, int), "at least 2 clusters"),
-    (np.array([0, 0, 0, 0, 0, 1]), "fewer than 2 members"),
-    (np.array([-1, -1, -1, -1, -1, 0]), "at least 2 clusters"),
-])
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        (np.zeros(6, int), "at least 2 clusters"),
+        (np.array([0, 0, 0, 0, 0, 1]), "fewer than 2 members"),
+        (np.array([-1, -1, -1, -1, -1, 0]), "at least 2 clusters"),
+    ],
+)
 def test_degenerate_selections_give_nan(labels, reason):
     for fn in (metrics.davies_bouldin, metrics.silhouette):
         result = fn(X3, labels)

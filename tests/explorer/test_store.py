@@ -268,3 +268,12 @@ def test_build_argument_errors(tmp_path):
         Store.build(tmp_path / "s", ["g", "g"], 8)
     with pytest.raises(StoreError, match="too small"):
         Store.build(tmp_path / "s", ["g"], 4)
+
+
+def test_versions_are_listed_oldest_first_even_within_one_second(store):
+    for name in ("b", "a", "c"):
+        _add_version(store, name)
+    assert store.versions == ["b", "a", "c"]
+    assert Store.open(store.root).versions == ["b", "a", "c"]
+    store.delete_version("c")
+    assert store.current_version == "a"

@@ -185,4 +185,4 @@ def test_generation_is_fast():
     started = time.perf_counter()
     synthetic.make_cutouts(256, size=64, seed=0)
     # ~25 s for 20 000 on one busy core; a generous bound against regressions
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 4.0

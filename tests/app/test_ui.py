@@ -1,0 +1,152 @@
+"""The dashboard in a real browser, checked as a user would (marked ``ui``).
+
+One ``latentsky serve`` per module on a copy of the analysed store; the
+cluster test starts a second server on the same store to check persistence.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.ui
+
+TIMEOUT_MS = 30_000
+
+
+def open_app(page, url):
+    page.goto(url)
+    page.get_by_title("Box Select").first.wait_for(timeout=TIMEOUT_MS)
+    plot = page.locator(".bk-Canvas").first
+    plot.wait_for(timeout=TIMEOUT_MS)
+    return plot
+
+
+def source_pixels(page, plot) -> list[tuple[float, float]]:
+    """Page coordinates of drawn sources (bright fire-colour pixels in the frame)."""
+    box = plot.bounding_box()
+    for _ in range(40):
+        image = np.asarray(Image.open(io.BytesIO(plot.screenshot())).convert("RGB"))
+        red, green, blue = (image[..., i].astype(int) for i in range(3))
+        width = image.shape[1]
+        lit = (red > 110) & (red > blue + 60)
+        lit[:, int(width * 0.75):] = False  # the colour bar
+        lit[:30] = False  # the title
+        ys, xs = np.nonzero(lit)
+        if len(xs) > 20:
+            scale = box["width"] / width
+            order = np.argsort(np.hypot(xs - xs.mean(), ys - ys.mean()))
+            return [(box["x"] + xs[i] * scale, box["y"] + ys[i] * scale)
+                    for i in order]
+        page.wait_for_timeout(250)
+    raise AssertionError("no sources drawn on the map")
+
+
+def text_of(page, css_class: str):
+    """The rendered text of an HTML pane (its content lives in a shadow root)."""
+    return page.locator(f".{css_class} div").first
+
+
+def hover_until_cutout(page, points) -> str:
+    caption = text_of(page, "hover-caption")
+    for x, y in points[:40:4]:
+        page.mouse.move(x, y)
+        page.mouse.move(x + 1, y)
+        try:
+            expect(caption).to_contain_text("RA", timeout=1500)
+            return caption.text_content()
+        except AssertionError:
+            continue
+    raise AssertionError("hovering sources never showed a cutout")
+
+
+def box_select(page, plot):
+    page.get_by_title("Box Select").first.click()
+    box = plot.bounding_box()
+    x0, y0 = box["x"] + 60, box["y"] + 40
+    x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.85
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
+    page.mouse.move(x1, y1, steps=4)
+    page.mouse.up()
+
+
+def test_map_appears_and_hover_shows_cutout(page, server):
+    plot = open_app(page, server.url)
+    points = source_pixels(page, plot)
+    text = hover_until_cutout(page, points)
+    assert "id " in text and "Dec" in text and "anomaly score" in text
+    image = page.locator(".hover-cutout img").first
+    assert image.get_attribute("src").startswith("data:image/png")
+
+
+def test_box_selection_fills_grid_and_metrics(page, server):
+    plot = open_app(page, server.url)
+    source_pixels(page, plot)
+    box_select(page, plot)
+    count = text_of(page, "selection-count")
+    expect(count).to_contain_text("selected", timeout=TIMEOUT_MS)
+    n_selected = int(count.text_content().split()[0].replace(",", ""))
+    assert n_selected > 0
+    tiles = page.locator(".selection-grid figure.tile")
+    tiles.first.wait_for(timeout=TIMEOUT_MS)
+    assert tiles.count() == min(n_selected, 48)
+    score = page.locator(".tpcf-score").first
+    score.wait_for(timeout=TIMEOUT_MS)
+    assert "±" in score.text_content() or "n/a" in score.text_content()
+    assert "Davies" in page.locator(".metrics-summary").first.text_content()
+
+
+def test_similar_panel_fills_after_clicks(page, server):
+    plot = open_app(page, server.url)
+    points = source_pixels(page, plot)
+    # a click on a source of the map
+    similar = page.locator(".similar-grid figure.tile")
+    for x, y in points[:40:4]:
+        page.mouse.click(x, y)
+        try:
+            similar.first.wait_for(timeout=2000)
+            break
+        except Exception:  # noqa: BLE001 - playwright TimeoutError: try another source
+            continue
+    assert similar.count() > 0
+    header = text_of(page, "similar-header")
+    expect(header).to_contain_text("most similar to source")
+    # a positive mark, then refine
+    page.locator(".similar-grid .act-\\+").first.click()
+    page.get_by_role("button", name="Refine with marks").click()
+    expect(header).to_contain_text("1 positive", timeout=TIMEOUT_MS)
+    # a click on a grid image queries that source
+    page.get_by_role("tab", name="Selection").click()
+    box_select(page, plot)
+    tile = page.locator(".selection-grid figure.tile").first
+    tile.wait_for(timeout=TIMEOUT_MS)
+    clicked = tile.get_attribute("data-id")
+    tile.locator("img").click()
+    expect(header).to_contain_text(f"source {clicked}", timeout=TIMEOUT_MS)
+
+
+def test_saved_cluster_persists_after_restart(page, served_store, start_server):
+    first = start_server(served_store)
+    plot = open_app(page, first.url)
+    source_pixels(page, plot)
+    box_select(page, plot)
+    page.locator(".selection-grid figure.tile").first.wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("tab", name="Clusters").click()
+    page.get_by_placeholder("e.g. rings").fill("central blob")
+    page.get_by_placeholder("what these sources are").fill("from the browser test")
+    page.get_by_role("button", name="Save selection as cluster").click()
+    page.locator(".cluster-list").get_by_text("central blob").wait_for(timeout=TIMEOUT_MS)
+    first.stop()
+
+    second = start_server(served_store)
+    open_app(page, second.url)
+    page.get_by_role("tab", name="Clusters").click()
+    row = page.locator(".cluster-list tr", has_text="central blob")
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert "from the browser test" in row.text_content()
