@@ -175,6 +175,8 @@ def _to_astropy(table: pd.DataFrame, meta: dict[str, Any]):
     for col in out.colnames:
         if col in _UNITS:
             out[col].unit = _UNITS[col]
+        elif col.startswith("mag_") and out[col].dtype.kind == "f":
+            out[col].unit = "mag"
         if col in _DESCRIPTIONS:
             out[col].description = _DESCRIPTIONS[col]
     for key, value in meta.items():
@@ -309,3 +311,33 @@ def export_cluster(
         annotations=annotations,
         meta={"cluster": name, "note": note},
     )
+
+
+def export_bytes(
+    store,
+    ids: Iterable[int] | np.ndarray,
+    fmt: str,
+    version: str | None = None,
+    *,
+    annotations=None,
+    meta: dict[str, Any] | None = None,
+) -> bytes:
+    """The file :func:`export_sources` would write, as bytes (for a download button).
+
+    Parameters
+    ----------
+    fmt : {"csv", "fits", "votable"}
+        Format.
+
+    Other parameters are those of :func:`export_sources`.
+    """
+    import tempfile
+
+    fmt = format_of("", fmt)
+    suffix = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}[fmt]
+    with tempfile.TemporaryDirectory(prefix="latentsky-export-") as tmp:
+        path = Path(tmp) / f"export{suffix}"
+        export_sources(
+            store, ids, path, fmt, version, annotations=annotations, meta=meta
+        )
+        return path.read_bytes()

@@ -38,6 +38,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +138,18 @@ def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
         ):
             return False
     return True
+
+
+def _kill_after(pid: int, start_ticks: int | None, timeout: float) -> None:
+    """SIGKILL process group ``pid`` if it still runs after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid, start_ticks):
+            return
+        time.sleep(0.2)
+    log.warning("job process %d ignored SIGTERM for %.0f s: killing it", pid, timeout)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 # ------------------------------------------------------------------ job info
@@ -308,7 +321,8 @@ class JobRunner:
 
     def __init__(self, store: Store | str | os.PathLike[str]) -> None:
         self.store = store if isinstance(store, Store) else Store.open(store)
-        self.root = self.store.root
+        # Absolute: the job process runs in its own directory.
+        self.root = self.store.root.resolve()
         self.jobs_dir = self.root / JOBS
         self.lock_path = self.jobs_dir / LOCK
 
@@ -368,12 +382,24 @@ class JobRunner:
                 raise DataError(msg)
             opts["epochs"] = epochs
             clusters = opts.get("clusters")
-            if clusters is True:
+            if clusters:
                 from explorer.annotations import Annotations
 
-                clusters = Annotations(self.store.annotations_path).names()
-                if not clusters:
-                    msg = f"store {self.root} has no saved clusters to use as positives"
+                saved = Annotations(self.store.annotations_path).names()
+                if clusters is True:
+                    clusters = saved
+                    if not clusters:
+                        msg = (
+                            f"store {self.root} has no saved clusters to use "
+                            "as positives"
+                        )
+                        raise DataError(msg)
+                unknown_names = [c for c in clusters if c not in saved]
+                if unknown_names:
+                    msg = (
+                        f"no saved cluster(s) named {unknown_names} "
+                        f"(clusters: {saved or 'none'})"
+                    )
                     raise DataError(msg)
             opts["clusters"] = list(clusters or [])
         elif opts.get("epochs") or opts.get("clusters"):
@@ -595,8 +621,8 @@ class JobRunner:
                 start_new_session=True,  # own process group: cancel kills workers too
             )
         _CHILDREN[proc.pid] = proc
+        # progress.json is the job's to write from now on (it records its pid).
         self._update_lock(pid=proc.pid, start_ticks=process_start_ticks(proc.pid))
-        write_progress(directory, pid=proc.pid)
 
     def _submit_dask(self, address: str, directory: Path) -> None:
         try:
@@ -615,13 +641,34 @@ class JobRunner:
             raise StoreError(msg) from exc
         from models import jobmain  # noqa: PLC0415 - only the worker runs it
 
-        future = client.submit(jobmain.run_job_dir, str(directory), pure=False)
-        fire_and_forget(future)
+        # Written before submitting: once the worker runs, progress.json is its.
         self._update_lock(pid=None, launcher_pid=None, scheduler=address)
         write_progress(directory, message=f"submitted to dask scheduler {address}")
-        client.close()
+        try:
+            future = client.submit(jobmain.run_job_dir, str(directory), pure=False)
+            fire_and_forget(future)
+        finally:
+            client.close()
 
     # ------------------------------------------------------------- queries
+    def checkpoints(self) -> list[dict[str, str]]:
+        """Checkpoints a job can start from: those of existing versions.
+
+        Returns
+        -------
+        list of dict
+            ``{"version", "path"}`` for every version whose ``config.json``
+            names a checkpoint file that still exists, newest version first.
+        """
+        self.store.reload()
+        found = []
+        for name in reversed(self.store.versions):
+            config = self.store.version_config(name)
+            path = config.get("checkpoint_path") or config.get("checkpoint")
+            if isinstance(path, str) and Path(path).is_file():
+                found.append({"version": name, "path": path})
+        return found
+
     def jobs(self) -> list[JobInfo]:
         """All jobs of the store, newest first."""
         if not self.jobs_dir.is_dir():
@@ -694,7 +741,11 @@ class JobRunner:
 
     # ----------------------------------------------------- cancel and wait
     def cancel(
-        self, job_id: str | None = None, timeout: float = CANCEL_GRACE_S
+        self,
+        job_id: str | None = None,
+        timeout: float = CANCEL_GRACE_S,
+        *,
+        wait: bool = True,
     ) -> JobInfo:
         """Stop the running job; the previous version stays current.
 
@@ -702,6 +753,18 @@ class JobRunner:
         cancelled and its unpublished version is discarded), and SIGKILL if
         it has not ended after ``timeout`` seconds. A dask job is asked to stop
         through its ``cancel`` file.
+
+        Parameters
+        ----------
+        job_id : str, optional
+            Only cancel if this is the running job.
+        timeout : float
+            Seconds between SIGTERM and SIGKILL.
+        wait : bool
+            Block until the job has ended (typically 1-2 s). With False the
+            call returns at once (for a UI callback); a background thread
+            still escalates to SIGKILL, and :meth:`status` shows
+            ``cancelled`` once the process is gone.
 
         Raises
         ------
@@ -721,6 +784,14 @@ class JobRunner:
         if local:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(int(pid), signal.SIGTERM)
+        if not wait:
+            if local:
+                threading.Thread(
+                    target=_kill_after,
+                    args=(int(pid), lock.get("start_ticks"), timeout),
+                    daemon=True,
+                ).start()
+            return read_job(directory) or running
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if local and not pid_alive(int(pid), lock.get("start_ticks")):

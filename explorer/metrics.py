@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.tpcf import TPCFResult, check_finite, tpcf_score
+from explorer.tpcf import TPCFResult, check_finite, single_threaded_blas, tpcf_score
 
 __all__ = [
     "ClusterScore",
@@ -126,7 +126,9 @@ def davies_bouldin(
     n_clusters = len(np.unique(labels))
     if reason:
         return ClusterScore(np.nan, len(X), n_clusters, reason)
-    return ClusterScore(float(davies_bouldin_score(X, labels)), len(X), n_clusters)
+    with single_threaded_blas():
+        value = float(davies_bouldin_score(X, labels))
+    return ClusterScore(value, len(X), n_clusters)
 
 
 def silhouette(

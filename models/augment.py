@@ -306,6 +306,33 @@ def random_affine(
     return warp(x, theta, out_size)
 
 
+def resized_crop_theta(n: int, scale: tuple[float, float] = (0.4, 1.0), aspect: float = 0.15,
+                       generator: torch.Generator | None = None,
+                       device: torch.device | str = "cpu") -> torch.Tensor:
+    """Affine matrices of random regions lying fully inside the image.
+
+    Returns
+    -------
+    Tensor
+        ``(n, 2, 3)``: diagonal half-sizes ``(hx, hy)`` (side fraction ``scale``,
+        log aspect ``U(-aspect, aspect)``, clamped to 1) and a centre shift with
+        ``|shift| <= 1 - half`` on each axis.
+    """
+    device = torch.device(device)
+    region = _uniform(n, scale[0], scale[1], generator, device)
+    aspects = (_uniform(n, -aspect, aspect, generator, device) if aspect
+               else torch.zeros(n, device=device))
+    half = region.view(n, 1) * torch.stack(
+        [torch.exp(aspects / 2), torch.exp(-aspects / 2)], -1
+    )
+    half = half.clamp(max=1.0)
+    shift = (1 - half) * (2 * torch.rand(n, 2, generator=generator, device=device) - 1)
+    theta = torch.zeros(n, 2, 3, device=device)
+    theta[:, 0, 0], theta[:, 1, 1] = half[:, 0], half[:, 1]
+    theta[:, :, 2] = shift
+    return theta
+
+
 def random_resized_crop(
     x: torch.Tensor,
     out_size: int,
@@ -321,18 +348,7 @@ def random_resized_crop(
         ``(N, bands, out_size, out_size)``.
     """
     _check_batch(x)
-    n, dev = x.shape[0], x.device
-    region = _uniform(n, scale[0], scale[1], generator, dev)
-    aspects = _uniform(n, -aspect, aspect, generator, dev) if aspect else torch.zeros(n, device=dev)
-    half = region.view(n, 1) * torch.stack(
-        [torch.exp(aspects / 2), torch.exp(-aspects / 2)], -1
-    )
-    half = half.clamp(max=1.0)
-    shift = (1 - half) * (2 * torch.rand(n, 2, generator=generator, device=dev) - 1)
-    # scale carries the x half-size; aspect is re-derived from the clamped halves
-    theta = affine_theta(torch.ones(n, device=dev), shift=shift)
-    theta[:, 0, 0] = half[:, 0]
-    theta[:, 1, 1] = half[:, 1]
+    theta = resized_crop_theta(x.shape[0], scale, aspect, generator, x.device)
     return warp(x, theta, out_size)
 
 

@@ -37,6 +37,7 @@ from explorer.jobs import (
     CHECKPOINTS,
     JOBS,
     LOCK,
+    LOG,
     SPEC,
     TERMINAL,
     cleanup_partial_version,
@@ -51,6 +52,7 @@ HEARTBEAT_S = 5.0
 EXIT_FAILED = 1
 EXIT_CANCELLED = 3
 STALL_ENV = "LATENTSKY_JOB_STALL_PHASE"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class JobCancelled(Exception):  # noqa: N818 - it is a request, not an error
@@ -230,6 +232,28 @@ def _finetune(
     return str(out)
 
 
+def _diff(store: Store, previous: str, version: str, reporter: Reporter) -> None:
+    """Cache the neighbourhood change against the previous version (for the map)."""
+    from explorer.diff import neighbourhood_change
+
+    reporter.update(
+        phase="analyse", percent=90.0, message=f"neighbourhood change since {previous}"
+    )
+    try:
+        change = neighbourhood_change(store, previous, version)
+    except JobCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a cache; the version is good without it
+        log.warning("no version diff %s -> %s: %s", previous, version, exc)
+        return
+    log.info(
+        "neighbourhood change %s -> %s: mean %.3f",
+        previous,
+        version,
+        float(change.mean()),
+    )
+
+
 def run_job_dir(directory: str | os.PathLike[str]) -> int:
     """Run the job described by ``directory/job.json``; returns the exit status.
 
@@ -253,8 +277,14 @@ def run_job_dir(directory: str | os.PathLike[str]) -> int:
         raise JobCancelled
 
     in_main = threading.current_thread() is threading.main_thread()
+    log_handler = None
     if in_main:
         signal.signal(signal.SIGTERM, on_sigterm)
+    else:  # on a dask worker: stdout is not the job's log, so add one
+        log_handler = logging.FileHandler(directory / LOG)
+        log_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logging.getLogger().addHandler(log_handler)
+        logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     reporter.start()
     try:
         cleanup_partial_version(store.root, version)
@@ -291,6 +321,10 @@ def run_job_dir(directory: str | os.PathLike[str]) -> int:
         if version not in store.versions:
             msg = f"the embedding finished but version {version!r} was not published"
             raise LatentskyError(msg)
+        if previous is not None:
+            _diff(store, previous, version, reporter)
+        if reporter.cancel_requested or (directory / CANCEL).exists():
+            raise JobCancelled  # asked to stop during the analysis
         reporter.update(
             force=True,
             phase="done",
@@ -333,6 +367,9 @@ def run_job_dir(directory: str | os.PathLike[str]) -> int:
         return EXIT_CANCELLED if cancelled_now else EXIT_FAILED
     finally:
         reporter.stop()
+        if log_handler is not None:
+            logging.getLogger().removeHandler(log_handler)
+            log_handler.close()
         progress = json.loads((directory / "progress.json").read_text())
         if progress.get("phase") in TERMINAL:
             _release_lock(store.root, spec["job_id"])
@@ -344,9 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m models.jobmain JOBDIR", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     return run_job_dir(args[0])
 
 

@@ -26,13 +26,16 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> tor
     Returns
     -------
     Tensor
-        Scalar float32 loss.
+        Scalar loss (float32 for half-precision inputs, else their dtype).
     """
     if z1.shape != z2.shape or z1.ndim != 2:
         msg = f"z1 {tuple(z1.shape)} and z2 {tuple(z2.shape)} must be equal (N, D) shapes"
         raise ValueError(msg)
     n = z1.shape[0]
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
+    z = torch.cat([z1, z2])
+    if z.dtype in (torch.float16, torch.bfloat16):  # softmax in at least float32
+        z = z.float()
+    z = F.normalize(z, dim=1)
     logits = z @ z.T / temperature
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     logits = logits.masked_fill(self_mask, float("-inf"))

@@ -115,7 +115,7 @@ def create_app(store: Store | str, version: str | None = None, *,
 
     template = pn.template.FastListTemplate(
         title=f"latentsky · {store.root.name}",
-        theme="dark", accent=ACCENT, sidebar_width=290,
+        theme="dark", accent=ACCENT, sidebar_width=250,
         header_background="#0d1117", main_layout=None,
     )
     template.sidebar.append(ControlsView(state))
@@ -123,7 +123,7 @@ def create_app(store: Store | str, version: str | None = None, *,
     template.sidebar.append(CutoutView(state))
     template.main.append(
         pn.Row(
-            pn.Column(map_view, MetricsView(state), width=680),
+            pn.Column(map_view, MetricsView(state), width=650),
             pn.Column(tabs, sizing_mode="stretch_width", min_width=380),
             sizing_mode="stretch_width",
         )

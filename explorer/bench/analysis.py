@@ -219,7 +219,10 @@ def _demo_store(args: argparse.Namespace) -> tuple[Any, np.ndarray, str]:
     else:
         from explorer.synthetic import iter_survey
 
-        root = Path(args.out) / f".demo-{args.demo_n}-{args.demo_size}-{args.seed}"
+        import tempfile
+
+        name = f"latentsky-bench-demo-{args.demo_n}-{args.demo_size}-{args.seed}"
+        root = Path(tempfile.gettempdir()) / name  # cached between runs
         if root.exists():
             store = Store.open(root)
         else:
@@ -295,9 +298,25 @@ def run(args: argparse.Namespace) -> Path:
         msg = f"unknown benchmark sections {sorted(unknown)} (choose from {SECTIONS})"
         raise LatentskyError(msg)
     results: dict[str, Any] = {}
+    path = None
     for name in chosen:
         log.info("bench analysis: %s", name)
         results[name], seconds = _timed(globals()[f"bench_{name}"], args)
         results[name]["section_s"] = seconds
-        log.info("%s: %s", name, results[name].get("targets", ""))
-    return write_result("analysis", results, args.out)
+        log.info("%s: %s", name, _plain(results[name]))
+        # Written after every section so a long run keeps what it measured.
+        path = write_result("analysis", _plain(results), args.out)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays turned into JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -95,7 +95,7 @@ def _follow(runner, info) -> int:
 
     from explorer.errors import StoreError
 
-    bar = tqdm(total=100, unit="%", bar_format="{desc} {bar} {n:.0f}% {postfix}")
+    bar = tqdm(total=100, unit="%", bar_format="{desc} {bar} {n:.0f}%{postfix}")
     state = {"phase": None}
 
     def show(current) -> None:

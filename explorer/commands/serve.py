@@ -57,10 +57,23 @@ def warm_up(store, version: str) -> float:
     for field in ("count", "cluster", "anomaly_score"):
         points = hv.Points({"x": x, "y": y, "value": values}, ["x", "y"], ["value"])
         aggregator = style_for(field, values.astype(np.float64))["aggregator"]
-        image = rasterize(points, aggregator=aggregator, dynamic=False,
-                          width=FRAME_WIDTH, height=FRAME_HEIGHT)
-        dynspread(image, threshold=0.6, max_px=3, dynamic=False)
+        # the full view and a zoomed-in one take different compiled paths
+        for zoom in (1.0, 0.3):
+            x_half = float(np.ptp(x)) * zoom / 2 + 1e-6
+            y_half = float(np.ptp(y)) * zoom / 2 + 1e-6
+            x_mid, y_mid = float(np.median(x)), float(np.median(y))
+            image = rasterize(points, aggregator=aggregator, dynamic=False,
+                              width=FRAME_WIDTH, height=FRAME_HEIGHT,
+                              x_range=(x_mid - x_half, x_mid + x_half),
+                              y_range=(y_mid - y_half, y_mid + y_half))
+            dynspread(image, threshold=0.6, max_px=3, dynamic=False)
     data.nearest(float(x[0]), float(y[0]), 1.0)
+    # the first selection would otherwise pay for importing scikit-learn
+    from explorer.app.scores import selection_scores
+
+    clusters = data.table["cluster"].to_numpy() if "cluster" in data.table else None
+    selection_scores(data.embeddings, np.arange(min(data.n, 200)), clusters=clusters,
+                     max_rest=2000)
     return time.perf_counter() - start
 
 

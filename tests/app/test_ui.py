@@ -46,6 +46,10 @@ def source_pixels(page, plot) -> list[tuple[float, float]]:
     raise AssertionError("no sources drawn on the map")
 
 
+def open_tab(page, name: str) -> None:
+    page.locator(".bk-tab", has_text=name).first.click()
+
+
 def text_of(page, css_class: str):
     """The rendered text of an HTML pane (its content lives in a shadow root)."""
     return page.locator(f".{css_class} div").first
@@ -122,7 +126,7 @@ def test_similar_panel_fills_after_clicks(page, server):
     page.get_by_role("button", name="Refine with marks").click()
     expect(header).to_contain_text("1 positive", timeout=TIMEOUT_MS)
     # a click on a grid image queries that source
-    page.get_by_role("tab", name="Selection").click()
+    open_tab(page, "Selection")
     box_select(page, plot)
     tile = page.locator(".selection-grid figure.tile").first
     tile.wait_for(timeout=TIMEOUT_MS)
@@ -131,22 +135,28 @@ def test_similar_panel_fills_after_clicks(page, server):
     expect(header).to_contain_text(f"source {clicked}", timeout=TIMEOUT_MS)
 
 
-def test_saved_cluster_persists_after_restart(page, served_store, start_server):
-    first = start_server(served_store)
-    plot = open_app(page, first.url)
+def test_saved_cluster_persists_after_restart(page, server, served_store, start_server):
+    # last test of the module: it stops the module's server
+    plot = open_app(page, server.url)
     source_pixels(page, plot)
     box_select(page, plot)
     page.locator(".selection-grid figure.tile").first.wait_for(timeout=TIMEOUT_MS)
-    page.get_by_role("tab", name="Clusters").click()
+    n_selected = int(text_of(page, "selection-count").text_content().split()[0]
+                     .replace(",", ""))
+    open_tab(page, "Clusters")
     page.get_by_placeholder("e.g. rings").fill("central blob")
     page.get_by_placeholder("what these sources are").fill("from the browser test")
     page.get_by_role("button", name="Save selection as cluster").click()
     page.locator(".cluster-list").get_by_text("central blob").wait_for(timeout=TIMEOUT_MS)
-    first.stop()
+    server.stop()
+    from explorer.annotations import Annotations
+
+    assert len(Annotations(served_store / "annotations.sqlite").members(
+        "central blob")) == n_selected
 
     second = start_server(served_store)
     open_app(page, second.url)
-    page.get_by_role("tab", name="Clusters").click()
+    open_tab(page, "Clusters")
     row = page.locator(".cluster-list tr", has_text="central blob")
     row.wait_for(timeout=TIMEOUT_MS)
     assert "from the browser test" in row.text_content()

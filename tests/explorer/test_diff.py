@@ -151,3 +151,18 @@ def test_uses_saved_index_when_present(tmp_path):
         index.save(store.version_file(name, "index.faiss"))
     change = diff.neighbourhood_change(store, "v1", "v2", k=4)
     np.testing.assert_allclose(change, _reference_change(old, new, 4), atol=1e-6)
+
+
+def test_cli_diff(tmp_path, capsys):
+    from explorer.cli import main
+
+    rng = np.random.default_rng(10)
+    old = _unit(rng.normal(size=(30, 4)))
+    new = old.copy()
+    new[4] = -new[4]
+    store = _store_with(tmp_path / "s", {"v1": old, "v2": _unit(new)})
+    assert main(["diff", str(store.root), "v1", "--k", "3", "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "v1 -> v2" in out and "most changed: 1004 (" in out
+    assert main(["diff", str(store.root), "v0"]) == 2
+    assert "no version 'v0'" in capsys.readouterr().err

@@ -10,7 +10,13 @@ from astropy.table import Table
 
 from explorer.annotations import Annotations
 from explorer.errors import DataError, StoreError
-from explorer.export import export_cluster, export_sources, format_of, source_table
+from explorer.export import (
+    export_bytes,
+    export_cluster,
+    export_sources,
+    format_of,
+    source_table,
+)
 from explorer.store import Store
 
 
@@ -110,6 +116,7 @@ def test_fits_round_trip_with_units(store, tmp_path):
     cat, mp = _expected(store, [105, 107, 109])
     assert back["id"].tolist() == [105, 107, 109]
     assert back["ra"].unit == "deg" and back["dec"].unit == "deg"
+    assert back["mag_r"].unit == "mag"
     np.testing.assert_allclose(back["ra"], cat["ra"])
     np.testing.assert_allclose(back["dec"], cat["dec"])
     np.testing.assert_allclose(back["map_y"], mp["y"])
@@ -170,3 +177,37 @@ def test_failed_write_leaves_old_file(store, tmp_path, monkeypatch):
         export_sources(store, [100, 101], target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_export_bytes_matches_file(store, tmp_path):
+    data = export_bytes(store, [101, 102], "votable")
+    path = tmp_path / "b.vot"
+    path.write_bytes(data)
+    parsed = votable.parse_single_table(path).to_table()
+    assert parsed["id"].tolist() == [101, 102]
+    with pytest.raises(DataError, match="format"):
+        export_bytes(store, [101], "xlsx")
+
+
+def test_cli_export(store, tmp_path, capsys):
+    from explorer.cli import main
+
+    Annotations(store.annotations_path).save_cluster("pair", [100, 101])
+    out = tmp_path / "pair.fits"
+    assert (
+        main(["export", str(store.root), "--cluster", "pair", "--out", str(out)]) == 0
+    )
+    assert "wrote 2 sources" in capsys.readouterr().out
+    assert Table.read(out)["id"].tolist() == [100, 101]
+    top = tmp_path / "top.csv"
+    assert (
+        main(["export", str(store.root), "--top-anomalies", "3", "--out", str(top)])
+        == 0
+    )
+    back = pd.read_csv(top, comment="#")
+    expected = store.map_table().nlargest(3, "anomaly_score")["id"].tolist()
+    assert back["id"].tolist() == expected
+    assert main(["export", str(store.root), "--ids", "1,x", "--out", str(top)]) == 2
+    assert "not a comma-separated list" in capsys.readouterr().err
+    code = main(["export", str(store.root), "--cluster", "nope", "--out", str(top)])
+    assert code == 2 and "no saved cluster named 'nope'" in capsys.readouterr().err

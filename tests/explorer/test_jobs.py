@@ -121,11 +121,14 @@ def test_options_are_checked(small_store_copy, tiny_checkpoint):
         runner.start("embed", checkpoint=tiny_checkpoint, clusters=["a"])
     with pytest.raises(DataError, match="no saved clusters"):
         runner.start("finetune", checkpoint=tiny_checkpoint, epochs=1, clusters=True)
+    with pytest.raises(DataError, match=r"named \['rings'\]"):
+        runner.start("finetune", checkpoint=tiny_checkpoint, clusters=["rings"])
     with pytest.raises(DataError, match="unknown embed job option"):
         runner.start("embed", checkpoint=tiny_checkpoint, colour="red")
     with pytest.raises(StoreError, match="version name"):
         runner.start("embed", checkpoint=tiny_checkpoint, version="../x")
     _with_version(small_store_copy, tiny_checkpoint)
+    assert runner.checkpoints() == [{"version": "v1", "path": str(tiny_checkpoint)}]
     with pytest.raises(StoreError, match="already has a version 'v1'"):
         runner.start("embed", version="v1")
     assert runner.status() is None
@@ -201,6 +204,17 @@ def test_cleanup_spares_published_versions(small_store_copy, tiny_checkpoint):
     assert _digest(store.version_dir("v1")) == before
 
 
+def test_cli_control_without_a_job(small_store_copy, capsys):
+    from explorer.cli import main
+
+    assert main(["reembed", str(small_store_copy), "--status"]) == 0
+    assert "no job has run" in capsys.readouterr().out
+    assert main(["reembed", str(small_store_copy), "--cancel"]) == 2
+    assert "nothing to cancel" in capsys.readouterr().err
+    assert main(["reembed", str(small_store_copy), "--use-clusters"]) == 2
+    assert "--finetune-epochs" in capsys.readouterr().err
+
+
 def test_log_tail_keeps_last_tqdm_state(small_store_copy):
     runner = JobRunner(small_store_copy)
     job_dir = small_store_copy / "jobs" / "20200101-000000-aaaaaa"
@@ -230,10 +244,11 @@ def test_cli_finetune_with_clusters_runs_to_completion(
     notes = Annotations(store.annotations_path)
     notes.save_cluster("first", store.ids[:20])
     notes.save_cluster("second", store.ids[100:130])
+    job_env.chdir(root.parent)  # a relative store path, as users type it
     code = main(
         [
             "reembed",
-            str(root),
+            root.name,
             "--finetune-epochs",
             "1",
             "--use-clusters",
@@ -252,6 +267,8 @@ def test_cli_finetune_with_clusters_runs_to_completion(
     assert store.versions == ["v1", "v2"] and store.current_version == "v2"
     assert store.embeddings("v2").shape == (store.n_sources, 32)
     assert len(store.map_table("v2")) == store.n_sources
+    change = np.load(store.version_dir("v2") / "diff-v1.npy")  # cached by the job
+    assert change.shape == (store.n_sources,) and 0 <= change.min() <= change.max() <= 1
     config = store.version_config("v2")
     assert Path(config["checkpoint"]) == root / "checkpoints" / "v2.pt"
     info = JobRunner(root).status()
@@ -328,9 +345,30 @@ def test_sigkill_mid_write_leaves_no_partial_version(
     assert Store.open(root).current_version == "v1"
     assert store.embeddings("v1").shape == (store.n_sources, 32)
 
-    # the lock is free again: a new job starts (and is cancelled at once)
+    # the lock is free again: a new job starts (and is cancelled at once,
+    # without waiting, as the dashboard does)
     job_env.setenv("LATENTSKY_JOB_STALL_PHASE", "embed")
     second = runner.start("embed", device="cpu", batch_size=64, num_workers=0)
     assert second.job_id != first.job_id and second.version == "v2"
-    assert runner.cancel().phase == "cancelled"
-    assert Store.open(root).versions == ["v1"]
+    runner.cancel(wait=False)
+    final = runner.wait(second.job_id, timeout=60)
+    assert final.phase == "cancelled"
+    assert Store.open(root).versions == ["v1"] and not runner.lock_path.exists()
+
+
+@pytest.mark.slow
+def test_dask_scheduler_runs_the_job(small_store_copy, tiny_checkpoint, job_env):
+    distributed = pytest.importorskip("dask.distributed")
+    root = small_store_copy
+    _with_version(root, tiny_checkpoint)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        runner = JobRunner(root)
+        runner.start(
+            "embed", scheduler=cluster.scheduler_address, device="cpu", num_workers=0
+        )
+        final = runner.wait(timeout=300)
+    assert final.phase == "done", runner.log_tail()
+    assert Store.open(root).current_version == "v2"
+    assert not runner.lock_path.exists()

@@ -139,3 +139,19 @@ def test_bad_inputs(emb):
         index.similar([5], 3)
     with pytest.raises(ValueError, match="unknown index kind"):
         SimilarityIndex.build(emb, IDS, kind="annoy")
+
+
+def test_clustered_knn_graph_recall():
+    rng = np.random.default_rng(4)
+    centres = _unit(8, 24, seed=5)
+    x = centres[rng.integers(0, 8, 3000)] + rng.normal(0, 0.15, (3000, 24))
+    x = neighbors.normalise(x)
+    rows, dist = neighbors.clustered_knn_graph(x, 10)
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    truth = np.argsort(-sims, axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth, strict=True)])
+    assert recall > 0.85
+    assert (rows != np.arange(3000)[:, None]).all()
+    np.testing.assert_allclose(dist, 1 - np.take_along_axis(sims, rows, 1), atol=1e-5)
+    assert (np.diff(dist, axis=1) >= -1e-6).all()

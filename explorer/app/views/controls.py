@@ -16,11 +16,11 @@ class ControlsView(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
         self._version = pn.widgets.Select.from_param(state.param.version,
-                                                     name="Embedding version", width=260)
+                                                     name="Embedding version", width=225)
         self._colour = pn.widgets.Select.from_param(state.param.color_field,
-                                                    name="Colour by", width=260)
+                                                    name="Colour by", width=225)
         self._stretch = pn.widgets.RadioButtonGroup.from_param(
-            state.param.stretch, name="Cutout stretch", width=260)
+            state.param.stretch, name="Cutout stretch", width=225)
 
     def __panel__(self):
         return pn.Column(self._version, self._colour,

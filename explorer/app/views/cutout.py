@@ -12,7 +12,7 @@ from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
 
-SIZE = 176
+SIZE = 200
 
 
 def describe(state: AppState, source_id: int) -> str:
@@ -45,7 +45,7 @@ class CutoutView(pn.viewable.Viewer):
         self._image = pn.pane.PNG(None, width=SIZE, height=SIZE, margin=(5, 5),
                                   css_classes=["hover-cutout"], name="hover-cutout")
         self._caption = pn.pane.HTML("Hover over the map to see a source.",
-                                     css_classes=["hover-caption"], width=260,
+                                     css_classes=["hover-caption"], width=225,
                                      styles={"font-size": "12px"})
         self.state.param.watch(self._update, ["hovered_id", "stretch", "version"])
 
@@ -62,5 +62,5 @@ class CutoutView(pn.viewable.Viewer):
             self._caption.object = f"Cannot show source {source_id}: {exc}"
 
     def __panel__(self):
-        return pn.Column(self._image, self._caption, width=280,
+        return pn.Column(self._image, self._caption, width=230,
                          css_classes=["hover-panel"])

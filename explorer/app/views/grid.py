@@ -25,10 +25,10 @@ class GridView(pn.viewable.Viewer):
         self._count = pn.pane.HTML("No selection: draw a box or lasso on the map.",
                                    css_classes=["selection-count"], width=380)
         self._sort = pn.widgets.Select.from_param(state.param.sort_key, name="Order by",
-                                                  width=150)
-        self._prev = pn.widgets.Button(name="◀", width=40, disabled=True)
-        self._next = pn.widgets.Button(name="▶", width=40, disabled=True)
-        self._page_label = pn.pane.HTML("", width=110)
+                                                  width=140)
+        self._prev = pn.widgets.Button(name="◀", width=40, disabled=True, align="end")
+        self._next = pn.widgets.Button(name="▶", width=40, disabled=True, align="end")
+        self._page_label = pn.pane.HTML("", width=90, align="center")
         self._clear = pn.widgets.Button(name="Clear", width=60)
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(+1))

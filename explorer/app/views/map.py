@@ -36,6 +36,7 @@ PICK_RADIUS_PX = 8
 #: most members of a saved cluster drawn as markers
 MAX_CLUSTER_MARKERS = 20_000
 _GREY = "#4a4a4a"
+LOD_OFF = {"plot.lod_interval": 0, "plot.lod_timeout": 0}
 
 
 def _field_values(state: AppState, field: str) -> np.ndarray:
@@ -148,12 +149,15 @@ class MapView(pn.viewable.Viewer):
             tools=["box_select", "lasso_select", "tap"],
             active_tools=["wheel_zoom", "pan"], default_tools=["pan", "wheel_zoom", "reset"],
             xlabel="map x", ylabel="map y", toolbar="above",
-            backend_opts={"plot.lod_interval": 0, "plot.lod_timeout": 0},
+            backend_opts=LOD_OFF,
             title=f"{data.n:,} sources · version {state.version} · {field}",
         )
         self._watch_streams(raster)
-        return raster * self._anomaly_overlay() * self._cluster_overlay() * \
-            self._selection_overlay()
+        overlay = (raster * self._anomaly_overlay() * self._cluster_overlay()
+                   * self._selection_overlay())
+        # the figure belongs to the overlay: Bokeh's level-of-detail mode
+        # delays the range update by lod_timeout (500 ms) unless turned off here
+        return overlay.opts(hv.opts.Overlay(backend_opts=LOD_OFF))
 
     def _limits(self):
         view = self.state.view

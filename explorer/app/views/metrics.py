@@ -66,7 +66,7 @@ def xi_plot(result: dict):
     tpcf = result["tpcf"] if result else None
     opts = {"height": 170, "responsive": True, "xlabel": "r (PCA units)",
             "ylabel": "ξ(r)", "title": "two-point correlation of the selection",
-            "fontsize": {"title": 10}}
+            "fontsize": {"title": 10}, "toolbar": None, "default_tools": []}
     if tpcf is None or len(tpcf.r) == 0:
         return hv.Curve([], "r", "xi").opts(**opts)
     curve = hv.Curve((tpcf.r, tpcf.xi), "r", "xi").opts(color="#7df9ff", **opts)
