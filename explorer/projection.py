@@ -106,7 +106,7 @@ class MapProjector:
         """
         import time
 
-        from explorer.neighbors import SimilarityIndex, normalise
+        from explorer.neighbors import GRAPH_EXACT_MAX, SimilarityIndex, normalise
 
         vectors = normalise(_checked(X))
         n = len(vectors)
@@ -116,6 +116,7 @@ class MapProjector:
             self.embedding_ = np.zeros((n, 2), dtype=np.float32)
             return self
         k = min(self.n_neighbors, n - 1)
+        full_knn = knn if knn is not None and len(knn[0]) == n else None
         if n > self.fit_max:
             rng = np.random.default_rng(self.seed)
             fit_rows = np.sort(rng.choice(n, self.fit_max, replace=False))
@@ -124,7 +125,8 @@ class MapProjector:
             fit_rows = np.arange(n)
         fitted = vectors[fit_rows]
         start = time.perf_counter()
-        index = SimilarityIndex.build(fitted, np.arange(len(fitted)))
+        kind = "flat" if len(fitted) <= GRAPH_EXACT_MAX else "ivf"
+        index = SimilarityIndex.build(fitted, np.arange(len(fitted)), kind=kind)
         if knn is None or knn[0].shape[1] < k - 1:
             knn = index.knn_graph(max(k - 1, 1))
         self.timings_["knn"] = time.perf_counter() - start
@@ -136,12 +138,32 @@ class MapProjector:
         if len(fit_rows) < n:
             start = time.perf_counter()
             rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)
-            embedding[rest] = _place(index, xy, vectors[rest], k)
+            embedding[rest] = self._place_rest(
+                index, xy, vectors, fit_rows, rest, full_knn, k
+            )
             self.timings_["place"] = time.perf_counter() - start
         self.fit_rows_ = fit_rows
         self.embedding_ = embedding
         self._index, self._fitted_xy = index, xy
         return self
+
+    @staticmethod
+    def _place_rest(index, xy, vectors, fit_rows, rest, full_knn, k) -> np.ndarray:
+        """Positions of the unfitted rows: from the full k-NN graph's fitted
+        neighbours where a row has some, else by searching the fitted index."""
+        out = np.empty((len(rest), 2), dtype=np.float32)
+        todo = np.ones(len(rest), dtype=bool)
+        if full_knn is not None:
+            slot = np.full(len(vectors), -1, dtype=np.int64)
+            slot[fit_rows] = np.arange(len(fit_rows))
+            nb_rows = full_knn[0][rest]
+            nb_slot = np.where(nb_rows >= 0, slot[np.maximum(nb_rows, 0)], -1)
+            has = (nb_slot >= 0).any(axis=1)
+            out[has] = _weighted(full_knn[1][rest][has], nb_slot[has], xy)
+            todo = ~has
+        if todo.any():
+            out[todo] = _place(index, xy, vectors[rest[todo]], k)
+        return out
 
     def fit_transform(
         self,
@@ -216,15 +238,23 @@ def _place(index, fitted_xy: np.ndarray, vectors: np.ndarray, k: int) -> np.ndar
     for start in range(0, len(vectors), 65536):
         chunk = vectors[start : start + 65536]
         sims, rows = index._search(chunk, k)
-        dist = 1.0 - sims
-        # UMAP-like membership: exp(-(d - d_min) / mean spread), d_min = nearest.
-        spread = np.maximum(dist.mean(axis=1, keepdims=True) - dist[:, :1], 1e-6)
-        w = np.exp(-(dist - dist[:, :1]) / spread) * (rows >= 0)
-        w /= w.sum(axis=1, keepdims=True)
-        out[start : start + len(chunk)] = np.einsum(
-            "qk,qkd->qd", w, fitted_xy[np.maximum(rows, 0)]
-        )
+        out[start : start + len(chunk)] = _weighted(1.0 - sims, rows, fitted_xy)
     return out
+
+
+def _weighted(dist: np.ndarray, rows: np.ndarray, fitted_xy: np.ndarray) -> np.ndarray:
+    """Membership-weighted mean of ``fitted_xy[rows]`` (``rows < 0`` ignored).
+
+    UMAP-like weights ``exp(-(d - d_min) / spread)``, ``d_min`` the nearest
+    valid distance and ``spread`` the mean excess over it.
+    """
+    valid = rows >= 0
+    d = np.where(valid, dist, np.nan).astype(np.float64)
+    d_min = np.nanmin(d, axis=1, keepdims=True)
+    spread = np.maximum(np.nanmean(d, axis=1, keepdims=True) - d_min, 1e-6)
+    w = np.where(valid, np.exp(-(np.nan_to_num(d, nan=0.0) - d_min) / spread), 0.0)
+    w /= w.sum(axis=1, keepdims=True)
+    return np.einsum("qk,qkd->qd", w, fitted_xy[np.maximum(rows, 0)]).astype(np.float32)
 
 
 def procrustes(

@@ -68,3 +68,17 @@ def test_map_separates_blobs_and_transforms(blobs):
     np.testing.assert_array_equal(nearest, truth[:5])
     with pytest.raises(DataError, match="NaN"):
         MapProjector().fit(np.full((5, 3), np.nan))
+
+
+def test_sampled_fit_places_rest_from_full_graph(blobs):
+    from explorer.neighbors import SimilarityIndex
+
+    x, truth = blobs
+    knn = SimilarityIndex.build(x, np.arange(len(x))).knn_graph(9)
+    projector = MapProjector(n_neighbors=10, n_epochs=60, fit_max=150).fit(x, knn)
+    xy = projector.embedding_
+    rest = np.setdiff1d(np.arange(len(x)), projector.fit_rows_)
+    fitted = projector.fit_rows_
+    centres = np.array([xy[fitted][truth[fitted] == t].mean(axis=0) for t in range(3)])
+    nearest = np.argmin(((centres[None] - xy[rest][:, None]) ** 2).sum(-1), axis=1)
+    assert np.mean(nearest == truth[rest]) > 0.95

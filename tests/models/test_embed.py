@@ -43,15 +43,6 @@ def test_embed_writes_normalised_version_with_config(small_store_copy, tiny_chec
         embed_store(store, tiny_checkpoint, "v1", device="cpu", analyse=False)
 
 
-@pytest.mark.slow
-def test_embed_runs_analysis_before_publishing(small_store_copy, tiny_checkpoint):
-    pytest.importorskip("explorer.analysis")
-    store = Store.open(small_store_copy)
-    embed_store(store, tiny_checkpoint, "va", device="cpu")
-    table = store.reload().map_table("va")
-    assert len(table) == 400 and {"x", "y", "anomaly_score"} <= set(table.columns)
-
-
 def test_embed_arrays_single_cutout_and_bad_shapes(small_survey, tiny_checkpoint):
     cube, _ = small_survey
     one = embed_arrays(tiny_checkpoint, cube[0], device="cpu")

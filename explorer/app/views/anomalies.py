@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 TILE = 78
 PER_PAGE = 24
-ACTIONS = {"interesting": "interesting", "boring": "boring"}
+#: button label -> tag
+ACTIONS = {"★": "interesting", "✕": "boring"}
 
 
 class AnomalyView(pn.viewable.Viewer):
@@ -57,10 +58,11 @@ class AnomalyView(pn.viewable.Viewer):
             self.state.query_similar([source_id])
             return
         try:
-            if self._notes.tag_of([source_id]).iat[0] == action:
-                self._notes.untag(source_id)
+            tag = ACTIONS[action]
+            if self._notes.tag_of([source_id]).iat[0] == tag:
+                self._notes.untag(source_id)  # a second click takes the mark back
             else:
-                self._notes.tag(source_id, ACTIONS[action])
+                self._notes.tag(source_id, tag)
         except Exception as exc:
             self.state.notify("error", f"Cannot save the tag: {exc}")
             return
@@ -94,6 +96,8 @@ class AnomalyView(pn.viewable.Viewer):
             pn.Row(self._toggle, self._k),
             pn.Row(self._progress, self._prev, self._next),
             self._status,
+            pn.pane.HTML("<small>★ interesting · ✕ boring (click again to undo) · "
+                         "click an image for similar ones</small>"),
             self._gallery,
             name="Anomalies", sizing_mode="stretch_width",
         )

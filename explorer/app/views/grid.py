@@ -23,7 +23,7 @@ class GridView(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
         self._count = pn.pane.HTML("No selection: draw a box or lasso on the map.",
-                                   css_classes=["selection-count"], width=380)
+                                   css_classes=["selection-count"], width=250)
         self._sort = pn.widgets.Select.from_param(state.param.sort_key, name="Order by",
                                                   width=140)
         self._prev = pn.widgets.Button(name="◀", width=40, disabled=True, align="end")

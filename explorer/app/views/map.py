@@ -10,6 +10,7 @@ normalisation the browser maps quickly (``linear``/``log``, not ``eq_hist``).
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import colorcet
 import datashader as ds
@@ -75,7 +76,7 @@ def style_for(field: str, values: np.ndarray) -> dict:
     """
     if field == mapdata.COUNT:
         return {"aggregator": ds.count(),
-                "opts": {"cmap": colorcet.fire[40:], "cnorm": "log",
+                "opts": {"cmap": colorcet.fire[90:], "cnorm": "log",
                          "clabel": "sources per pixel"}}
     if field in mapdata.CATEGORICAL:
         finite = values[np.isfinite(values)]
@@ -271,6 +272,9 @@ class MapView(pn.viewable.Viewer):
         if x_range is None or y_range is None:
             return
         self._range = (x_range[0], x_range[1], y_range[0], y_range[1])
+        log.info("DEBUGRANGE %s", self._range)
         view = [float(f"{v:.6g}") for v in self._range]
         if view != self.state.view:
-            self.state.view = view
+            # on the next tick, so that the URL change is sent now rather
+            # than with the next event of the plot
+            pn.state.execute(partial(setattr, self.state, "view", view), schedule=True)
