@@ -1,4 +1,5 @@
 # latentsky — two commands for a fresh machine: `make demo` and `make test`.
+# `make demo TRAIN=1` retrains the demo encoder instead of using assets/encoder-demo.pt.
 PYTHON ?= python3.11
 VENV ?= .venv
 TORCH ?= torch==2.13.0
@@ -33,7 +34,7 @@ browser:
 	  || { echo "could not install chromium (need root + apt)"; exit 1; }; }
 
 demo: install
-	$(BIN)/latentsky demo --store $(STORE) --n $(N) --port $(PORT)
+	$(BIN)/latentsky demo --store $(STORE) --n $(N) --port $(PORT) $(if $(TRAIN),--train,)
 
 test: install-test
 	$(BIN)/ruff check explorer models tests benchmarks

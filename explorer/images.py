@@ -265,7 +265,10 @@ class CutoutImages:
         self.misses = 0
 
     def png(
-        self, source_id: int, stretch: str = "lupton", size: int = 128,
+        self,
+        source_id: int,
+        stretch: str = "lupton",
+        size: int = 128,
         band: int | None = None,
     ) -> bytes:
         """PNG bytes of source ``source_id`` (cached).
@@ -293,20 +296,27 @@ class CutoutImages:
         return data
 
     def many(
-        self, ids: Sequence[int], stretch: str = "lupton", size: int = 96,
+        self,
+        ids: Sequence[int],
+        stretch: str = "lupton",
+        size: int = 96,
         band: int | None = None,
     ) -> list[bytes]:
         """PNGs of several sources; uncached cutouts are read in one batch."""
         ids = [int(i) for i in ids]
         with self._lock:
-            missing = [i for i in ids if (i, stretch, int(size), band) not in self._cache]
+            missing = [
+                i for i in ids if (i, stretch, int(size), band) not in self._cache
+            ]
         if missing:
             rows = self.store.rows_of(missing)
             order = np.argsort(rows)
             block = self.store.cutouts_at(rows[order])
             with self._lock:
                 for pos, k in enumerate(order):
-                    data = cutout_png(block[pos], self.store.bands, stretch, size, band=band)
+                    data = cutout_png(
+                        block[pos], self.store.bands, stretch, size, band=band
+                    )
                     self._cache[(missing[k], stretch, int(size), band)] = data
                     self.misses += 1
                 while len(self._cache) > self.max_items:

@@ -378,6 +378,7 @@ def clustered_knn_graph(
     k: int,
     *,
     probe: int = 6,
+    cell_size: int = 512,
     seed: int = 0,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -415,7 +416,7 @@ def clustered_knn_graph(
 
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = x.shape
-    n_cells = int(max(1, min(np.sqrt(n), n // max(4 * k, 39))))
+    n_cells = int(max(1, min(n // cell_size, n // max(4 * k, 39))))
     rng = np.random.default_rng(seed)
     kmeans = faiss.Kmeans(dim, n_cells, niter=10, spherical=True, seed=seed)
     kmeans.train(x[np.sort(rng.choice(n, min(n, 40 * n_cells), replace=False))])

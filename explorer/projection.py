@@ -252,7 +252,7 @@ def _weighted(dist: np.ndarray, rows: np.ndarray, fitted_xy: np.ndarray) -> np.n
     d = np.where(valid, dist, np.nan).astype(np.float64)
     d_min = np.nanmin(d, axis=1, keepdims=True)
     spread = np.maximum(np.nanmean(d, axis=1, keepdims=True) - d_min, 1e-6)
-    w = np.where(valid, np.exp(-(np.nan_to_num(d, nan=0.0) - d_min) / spread), 0.0)
+    w = np.exp(np.where(valid, -(d - d_min) / spread, -np.inf))
     w /= w.sum(axis=1, keepdims=True)
     return np.einsum("qk,qkd->qd", w, fitted_xy[np.maximum(rows, 0)]).astype(np.float32)
 

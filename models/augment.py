@@ -35,8 +35,13 @@ BORDER = 4
 MAD_TO_SIGMA = 1.4826
 
 
-def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None,
-             device: torch.device) -> torch.Tensor:
+def _uniform(
+    n: int,
+    lo: float,
+    hi: float,
+    generator: torch.Generator | None,
+    device: torch.device,
+) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=generator, device=device)
 
 
@@ -50,7 +55,9 @@ def _check_batch(x: torch.Tensor) -> None:
 
 
 # ---------------------------------------------------------------- photometry
-def sky_stats(x: torch.Tensor, border: int = BORDER) -> tuple[torch.Tensor, torch.Tensor]:
+def sky_stats(
+    x: torch.Tensor, border: int = BORDER
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sky level and noise of each image and band from its border pixels.
 
     Parameters
@@ -111,17 +118,19 @@ def asinh_stretch(x: torch.Tensor, softening: float = 3.0) -> torch.Tensor:
     return torch.asinh(x / softening)
 
 
-def random_gain(x: torch.Tensor, strength: float,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Multiply each band of each image by ``1 + strength * N(0, 1)`` (colour jitter)."""
+def random_gain(
+    x: torch.Tensor, strength: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Multiply each band of each image by ``1 + strength * N(0, 1)`` (colour)."""
     _check_batch(x)
     n, c = x.shape[:2]
     g = 1.0 + strength * torch.randn(n, c, 1, 1, generator=generator, device=x.device)
     return x * g.clamp_min(0.1).to(x.dtype)
 
 
-def random_noise(x: torch.Tensor, strength: float,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+def random_noise(
+    x: torch.Tensor, strength: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Add Gaussian noise of ``U(0, strength)`` x the sky sigma per image.
 
     ``x`` must be linearised (:func:`linearise`), so its sky sigma is 1 and
@@ -134,8 +143,12 @@ def random_noise(x: torch.Tensor, strength: float,
     return x + (amp * noise).to(x.dtype)
 
 
-def random_brightness_contrast(x: torch.Tensor, brightness: float, contrast: float,
-                               generator: torch.Generator | None = None) -> torch.Tensor:
+def random_brightness_contrast(
+    x: torch.Tensor,
+    brightness: float,
+    contrast: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``x * U(1 - contrast, 1 + contrast) + U(-brightness, brightness)`` per image."""
     _check_batch(x)
     n = x.shape[0]
@@ -197,7 +210,9 @@ def affine_theta(
         cos, sin = torch.cos(angle.to(dt)), torch.sin(angle.to(dt))
         # affine_grid maps output -> input, so the image turns by -angle in
         # array coordinates; the sign makes +90 degrees equal torch.rot90(k=1).
-        rot = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+        rot = torch.stack(
+            [torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2
+        )
         m = rot @ m
     m = m * scale.view(n, 1, 1)
     t = shift.to(dt) if shift is not None else torch.zeros(n, 2, device=dev, dtype=dt)
@@ -213,20 +228,29 @@ def warp(x: torch.Tensor, theta: torch.Tensor, out_size: int) -> torch.Tensor:
     """
     _check_batch(x)
     n, c = x.shape[:2]
-    grid = F.affine_grid(theta.to(x.dtype), [n, c, out_size, out_size], align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
-                         align_corners=False)
+    grid = F.affine_grid(
+        theta.to(x.dtype), [n, c, out_size, out_size], align_corners=False
+    )
+    return F.grid_sample(
+        x, grid, mode="bilinear", padding_mode="reflection", align_corners=False
+    )
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     """Rotate every image by ``degrees`` counter-clockwise, keeping the size."""
     n = x.shape[0]
-    angle = torch.full((n,), math.radians(degrees), device=x.device, dtype=torch.float64)
-    theta = affine_theta(torch.ones(n, device=x.device, dtype=torch.float64), angle=angle)
+    angle = torch.full(
+        (n,), math.radians(degrees), device=x.device, dtype=torch.float64
+    )
+    theta = affine_theta(
+        torch.ones(n, device=x.device, dtype=torch.float64), angle=angle
+    )
     return warp(x, theta, x.shape[-1])
 
 
-def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_flip(
+    x: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Exact random left-right and up-down flips (pixel permutations, no resampling)."""
     _check_batch(x)
     n = x.shape[0]
@@ -236,7 +260,9 @@ def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> to
     return torch.where(ud.view(n, 1, 1, 1), x.flip(-2), x)
 
 
-def random_rot90(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_rot90(
+    x: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Exact random rotation by a multiple of 90 degrees per image."""
     _check_batch(x)
     k = torch.randint(0, 4, (x.shape[0],), generator=generator, device=x.device)
@@ -306,9 +332,13 @@ def random_affine(
     return warp(x, theta, out_size)
 
 
-def resized_crop_theta(n: int, scale: tuple[float, float] = (0.4, 1.0), aspect: float = 0.15,
-                       generator: torch.Generator | None = None,
-                       device: torch.device | str = "cpu") -> torch.Tensor:
+def resized_crop_theta(
+    n: int,
+    scale: tuple[float, float] = (0.4, 1.0),
+    aspect: float = 0.15,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Affine matrices of random regions lying fully inside the image.
 
     Returns
@@ -320,8 +350,11 @@ def resized_crop_theta(n: int, scale: tuple[float, float] = (0.4, 1.0), aspect: 
     """
     device = torch.device(device)
     region = _uniform(n, scale[0], scale[1], generator, device)
-    aspects = (_uniform(n, -aspect, aspect, generator, device) if aspect
-               else torch.zeros(n, device=device))
+    aspects = (
+        _uniform(n, -aspect, aspect, generator, device)
+        if aspect
+        else torch.zeros(n, device=device)
+    )
     half = region.view(n, 1) * torch.stack(
         [torch.exp(aspects / 2), torch.exp(-aspects / 2)], -1
     )
@@ -353,7 +386,7 @@ def random_resized_crop(
 
 
 def centre_view(x: torch.Tensor, out_size: int, fraction: float) -> torch.Tensor:
-    """Deterministic centred region of side ``fraction`` x ``S`` resized to ``out_size``."""
+    """Centred region (side ``fraction`` x ``S``) resized to ``out_size`` pixels."""
     n = x.shape[0]
     theta = affine_theta(torch.full((n,), float(fraction), device=x.device))
     return warp(x, theta, out_size)
@@ -361,17 +394,26 @@ def centre_view(x: torch.Tensor, out_size: int, fraction: float) -> torch.Tensor
 
 # ------------------------------------------------------------------ pipelines
 class ViewAugment:
-    """One random view of linearised cutouts, as configured by a :class:`TrainConfig`."""
+    """One random view of linearised cutouts, as a :class:`TrainConfig` says."""
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Augment ``(N, bands, S, S)`` linearised cutouts to ``(N, bands, crop, crop)``."""
+    def __call__(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Augment linearised ``(N, bands, S, S)`` to ``(N, bands, crop, crop)``."""
         c = self.config
         v = random_affine(
-            x, c.crop, scale=(c.crop_min, c.crop_max), aspect=c.aspect, rotate=c.rotate,
-            flip=c.flip, shear=c.shear, translate=c.translate, generator=generator,
+            x,
+            c.crop,
+            scale=(c.crop_min, c.crop_max),
+            aspect=c.aspect,
+            rotate=c.rotate,
+            flip=c.flip,
+            shear=c.shear,
+            translate=c.translate,
+            generator=generator,
         )
         if c.gain:
             v = random_gain(v, c.gain, generator)
@@ -390,8 +432,11 @@ class TwoViews:
     def __init__(self, augment: ViewAugment) -> None:
         self.augment = augment
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None,
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(view_1, view_2)``, each ``(N, bands, crop, crop)``."""
         return self.augment(x, generator), self.augment(x, generator)
 

@@ -32,10 +32,13 @@ LABEL = "_truth_label"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the ssl benchmark (``--out`` is added by the dispatcher)."""
     parser.add_argument("--n", type=int, default=8000, help="sources in the survey")
-    parser.add_argument("--store", default=None,
-                        help="use this store (needs a _truth_label column) instead of "
-                        "generating the demo survey")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="use this store (needs a _truth_label column) instead of "
+        "generating the demo survey",
+    )
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--layers", default="1,1,1,1", help="blocks per ResNet stage")
@@ -43,30 +46,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=0.2)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--method", choices=("simclr", "byol"), default="simclr")
-    parser.add_argument("--eval-n", type=int, default=3000,
-                        help="sources in the per-epoch k-NN evaluation subset")
+    parser.add_argument(
+        "--eval-n",
+        type=int,
+        default=3000,
+        help="sources in the per-epoch k-NN evaluation subset",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
 
 
 # ---------------------------------------------------------------- evaluation
-def split_rows(labels: np.ndarray, test_fraction: float = 0.25,
-               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(
+    labels: np.ndarray, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train/test row split (classes with one member go to train)."""
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(labels))
     values, counts = np.unique(labels, return_counts=True)
     solo = np.isin(labels, values[counts < 2])
-    train, test = train_test_split(rows[~solo], test_size=test_fraction,
-                                   random_state=seed, stratify=labels[~solo])
+    train, test = train_test_split(
+        rows[~solo], test_size=test_fraction, random_state=seed, stratify=labels[~solo]
+    )
     return np.sort(np.concatenate([train, rows[solo]])), np.sort(test)
 
 
-def knn_accuracy(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
-                 test: np.ndarray, k: int = 10) -> float:
-    """Accuracy of a k-NN (cosine) classifier fit on ``train`` rows, scored on ``test``."""
+def knn_accuracy(
+    features: np.ndarray,
+    labels: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    k: int = 10,
+) -> float:
+    """Accuracy of a cosine k-NN classifier fit on ``train``, scored on ``test``."""
     from sklearn.neighbors import KNeighborsClassifier
 
     clf = KNeighborsClassifier(n_neighbors=k, metric="cosine")
@@ -74,8 +88,9 @@ def knn_accuracy(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
     return float(clf.score(features[test], labels[test]))
 
 
-def linear_accuracy(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
-                    test: np.ndarray) -> float:
+def linear_accuracy(
+    features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> float:
     """Accuracy of a logistic-regression probe on standardised features."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -86,12 +101,15 @@ def linear_accuracy(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
     return float(clf.score(scaler.transform(features[test]), labels[test]))
 
 
-def evaluate(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
-             test: np.ndarray) -> dict[str, float]:
+def evaluate(
+    features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> dict[str, float]:
     """``{"knn_accuracy", "linear_accuracy"}`` of ``features`` on the split."""
     features = np.asarray(features, dtype=np.float32)
-    return {"knn_accuracy": knn_accuracy(features, labels, train, test),
-            "linear_accuracy": linear_accuracy(features, labels, train, test)}
+    return {
+        "knn_accuracy": knn_accuracy(features, labels, train, test),
+        "linear_accuracy": linear_accuracy(features, labels, train, test),
+    }
 
 
 def pixel_baselines(store, n_components: int = 64) -> dict[str, np.ndarray]:
@@ -105,8 +123,10 @@ def pixel_baselines(store, n_components: int = 64) -> dict[str, np.ndarray]:
     except ModuleNotFoundError:
         pixel_pca = None
     if pixel_pca is not None:
-        return {kind: np.asarray(pixel_pca(store, n_components=n_components, kind=kind))
-                for kind in ("standardise", "asinh")}
+        return {
+            kind: np.asarray(pixel_pca(store, n_components=n_components, kind=kind))
+            for kind in ("standardise", "asinh")
+        }
     import torch
     from sklearn.decomposition import PCA
 
@@ -115,7 +135,11 @@ def pixel_baselines(store, n_components: int = 64) -> dict[str, np.ndarray]:
     cubes = np.asarray(store.cutouts[:], dtype=np.float32)
     flat = cubes.reshape(len(cubes), -1)
     standard = (flat - flat.mean(0)) / (flat.std(0) + 1e-12)
-    stretched = asinh_stretch(linearise(torch.from_numpy(cubes))).numpy().reshape(len(cubes), -1)
+    stretched = (
+        asinh_stretch(linearise(torch.from_numpy(cubes)))
+        .numpy()
+        .reshape(len(cubes), -1)
+    )
     return {
         "standardise": PCA(n_components, random_state=0).fit_transform(standard),
         "asinh": PCA(n_components, random_state=0).fit_transform(stretched),
@@ -123,11 +147,25 @@ def pixel_baselines(store, n_components: int = 64) -> dict[str, np.ndarray]:
 
 
 # ---------------------------------------------------------------------- run
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
 def _demo_store(n: int, root: Path) -> Any:
     from explorer.store import Store
     from explorer.synthetic import BANDS, iter_survey
 
-    with Store.build(root, list(BANDS), 64, source=f"synthetic n={n} seed=0") as builder:
+    with Store.build(
+        root, list(BANDS), 64, source=f"synthetic n={n} seed=0"
+    ) as builder:
         for cube, catalog in iter_survey(n, size=64, seed=0, batch=1024):
             builder.append(cube, catalog)
     return builder.store
@@ -146,11 +184,18 @@ def run(args: argparse.Namespace) -> Path:
 
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    if device.type == "cuda":
+        device_name = f"cuda ({torch.cuda.get_device_name(device)})"
+    else:
+        device_name = f"cpu ({_cpu_model()}, {args.threads} threads)"
     work = Path(tempfile.mkdtemp(prefix="latentsky-bench-ssl-"))
     try:
         t0 = time.perf_counter()
-        store = Store.open(args.store) if args.store else _demo_store(args.n, work / "store")
+        store = (
+            Store.open(args.store)
+            if args.store
+            else _demo_store(args.n, work / "store")
+        )
         build_s = time.perf_counter() - t0
         if LABEL not in store.catalog:
             msg = f"store {store.root} has no {LABEL!r} column to evaluate against"
@@ -158,32 +203,52 @@ def run(args: argparse.Namespace) -> Path:
         labels = store.catalog[LABEL].astype(str).to_numpy()
         train_rows, test_rows = split_rows(labels, seed=args.seed)
         rng = np.random.default_rng(args.seed)
-        sub = np.sort(rng.choice(len(labels), min(args.eval_n, len(labels)), replace=False))
+        sub = np.sort(
+            rng.choice(len(labels), min(args.eval_n, len(labels)), replace=False)
+        )
         sub_train, sub_test = split_rows(labels[sub], seed=args.seed)
         sub_cutouts = torch.from_numpy(store.cutouts_at(sub)).to(device)
 
         t0 = time.perf_counter()
-        baselines = {kind: evaluate(f, labels, train_rows, test_rows)
-                     for kind, f in pixel_baselines(store).items()}
+        baselines = {
+            kind: evaluate(f, labels, train_rows, test_rows)
+            for kind, f in pixel_baselines(store).items()
+        }
         baseline_s = time.perf_counter() - t0
         log.info("pixel baselines: %s", baselines)
 
         config = TrainConfig(
-            method=args.method, width=args.width,
-            layers=[int(v) for v in args.layers.split(",")], crop=args.crop,
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            temperature=args.temperature, seed=args.seed, threads=args.threads,
+            method=args.method,
+            width=args.width,
+            layers=[int(v) for v in args.layers.split(",")],
+            crop=args.crop,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            temperature=args.temperature,
+            seed=args.seed,
+            threads=args.threads,
         )
 
         def curve(model, epoch: int) -> dict[str, float]:
-            h = torch.cat([encode(model, config, sub_cutouts[i : i + 512])
-                           for i in range(0, len(sub), 512)]).cpu().numpy()
+            h = (
+                torch.cat(
+                    [
+                        encode(model, config, sub_cutouts[i : i + 512])
+                        for i in range(0, len(sub), 512)
+                    ]
+                )
+                .cpu()
+                .numpy()
+            )
             acc = knn_accuracy(h, labels[sub], sub_train, sub_test)
             log.info("epoch %d: subset k-NN accuracy %.3f", epoch, acc)
             return {"subset_knn_accuracy": acc}
 
         t0 = time.perf_counter()
-        result = train(store, work / "ckpt.pt", config, device=str(device), on_epoch_end=curve)
+        result = train(
+            store, work / "ckpt.pt", config, device=str(device), on_epoch_end=curve
+        )
         train_s = time.perf_counter() - t0
         history = result["history"]
 
@@ -199,13 +264,20 @@ def run(args: argparse.Namespace) -> Path:
             "threads": args.threads,
             "n_sources": store.n_sources,
             "store": str(args.store or "synthetic demo survey (seed 0)"),
-            "split": {"train": len(train_rows), "test": len(test_rows),
-                      "classes": {str(k): int(v) for k, v in
-                                  zip(*np.unique(labels, return_counts=True), strict=True)}},
+            "split": {
+                "train": len(train_rows),
+                "test": len(test_rows),
+                "classes": {
+                    str(k): int(v)
+                    for k, v in zip(*np.unique(labels, return_counts=True), strict=True)
+                },
+            },
             "config": result["config"],
             "epochs": args.epochs,
             "train_minutes": round(train_s / 60, 2),
-            "train_images_per_s": round(float(np.mean([e["images_per_s"] for e in history])), 1),
+            "train_images_per_s": round(
+                float(np.mean([e["images_per_s"] for e in history])), 1
+            ),
             "embed_images_per_s": round(store.n_sources / embed_s, 1),
             "embed_seconds": round(embed_s, 1),
             "ssl": ssl,
@@ -213,9 +285,15 @@ def run(args: argparse.Namespace) -> Path:
             "stronger_baseline": best,
             "knn_margin_over_stronger_baseline": round(margin, 4),
             "target_met": bool(margin >= 0.10),
-            "curve": [{"epoch": e["epoch"], "loss": round(e["loss"], 4),
-                       "subset_knn_accuracy": round(e["subset_knn_accuracy"], 4),
-                       "seconds": round(e["seconds"], 1)} for e in history],
+            "curve": [
+                {
+                    "epoch": e["epoch"],
+                    "loss": round(e["loss"], 4),
+                    "subset_knn_accuracy": round(e["subset_knn_accuracy"], 4),
+                    "seconds": round(e["seconds"], 1),
+                }
+                for e in history
+            ],
             "eval_subset": len(sub),
             "store_build_seconds": round(build_s, 1),
             "baseline_seconds": round(baseline_s, 1),

@@ -46,8 +46,12 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None
 
     An interruption (Ctrl-C, crash) leaves the previous file at ``path`` intact.
     """
-    state = {"format": FORMAT, "format_version": FORMAT_VERSION,
-             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **state}
+    state = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        **state,
+    }
     with atomic.atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -67,17 +71,27 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(msg)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-            ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (
+        RuntimeError,
+        EOFError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+    ) as exc:
+        first = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         msg = f"checkpoint {path} is corrupt or not a torch checkpoint ({first})"
         raise CheckpointError(msg) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         msg = f"{path} is not a latentsky checkpoint (no format {FORMAT!r} entry)"
         raise CheckpointError(msg)
     if int(state.get("format_version", 0)) > FORMAT_VERSION:
-        msg = (f"checkpoint {path} has format version {state['format_version']}, newer "
-               f"than the {FORMAT_VERSION} this latentsky reads")
+        msg = (
+            f"checkpoint {path} has format version {state['format_version']}, newer "
+            f"than the {FORMAT_VERSION} this latentsky reads"
+        )
         raise CheckpointError(msg)
     for key in ("config", "model"):
         if key not in state:
@@ -86,7 +100,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return state
 
 
-def config_of(state: dict[str, Any], path: str | os.PathLike[str] = "checkpoint") -> TrainConfig:
+def config_of(
+    state: dict[str, Any], path: str | os.PathLike[str] = "checkpoint"
+) -> TrainConfig:
     """The :class:`TrainConfig` stored in a loaded checkpoint."""
     try:
         return TrainConfig.from_dict(dict(state["config"]))
@@ -95,8 +111,10 @@ def config_of(state: dict[str, Any], path: str | os.PathLike[str] = "checkpoint"
         raise CheckpointError(msg) from exc
 
 
-def model_from_checkpoint(state: dict[str, Any], path: str | os.PathLike[str] = "checkpoint",
-                          ) -> tuple[SSLModel, TrainConfig]:
+def model_from_checkpoint(
+    state: dict[str, Any],
+    path: str | os.PathLike[str] = "checkpoint",
+) -> tuple[SSLModel, TrainConfig]:
     """Rebuild the model of a loaded checkpoint and load its weights (eval mode).
 
     Raises
@@ -111,15 +129,22 @@ def model_from_checkpoint(state: dict[str, Any], path: str | os.PathLike[str] = 
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:300]
-        msg = (f"checkpoint {path} does not match the encoder architecture it declares "
-               f"(ResNet width {config.width}, layers {config.layers}, "
-               f"{len(config.bands)} bands): {detail}")
+        msg = (
+            f"checkpoint {path} does not match the encoder architecture it declares "
+            f"(ResNet width {config.width}, layers {config.layers}, "
+            f"{len(config.bands)} bands): {detail}"
+        )
         raise CheckpointError(msg) from exc
     return model.eval(), config
 
 
-def check_data_matches(config: TrainConfig, bands: list[str] | int, cutout_size: int,
-                       what: str, path: str | os.PathLike[str] = "checkpoint") -> None:
+def check_data_matches(
+    config: TrainConfig,
+    bands: list[str] | int,
+    cutout_size: int,
+    what: str,
+    path: str | os.PathLike[str] = "checkpoint",
+) -> None:
     """Raise if cutouts of ``bands`` x ``cutout_size`` cannot be embedded by this model.
 
     Parameters
@@ -132,12 +157,17 @@ def check_data_matches(config: TrainConfig, bands: list[str] | int, cutout_size:
     n_bands = bands if isinstance(bands, int) else len(bands)
     if n_bands != len(config.bands):
         names = "" if isinstance(bands, int) else f" ({', '.join(bands)})"
-        msg = (f"checkpoint {path} was trained on {len(config.bands)} bands "
-               f"({', '.join(config.bands)}) but {what} has {n_bands} bands{names}")
+        msg = (
+            f"checkpoint {path} was trained on {len(config.bands)} bands "
+            f"({', '.join(config.bands)}) but {what} has {n_bands} bands{names}"
+        )
         raise CheckpointError(msg)
     if int(cutout_size) != int(config.cutout_size):
-        msg = (f"checkpoint {path} was trained on {config.cutout_size}x{config.cutout_size} px "
-               f"cutouts but {what} has {cutout_size}x{cutout_size} px cutouts")
+        msg = (
+            f"checkpoint {path} was trained on {config.cutout_size}x"
+            f"{config.cutout_size} px cutouts but {what} has "
+            f"{cutout_size}x{cutout_size} px cutouts"
+        )
         raise CheckpointError(msg)
 
 

@@ -78,14 +78,17 @@ class TrainConfig:
             msg = f"stretch {self.stretch!r} is not one of {STRETCHES}"
             raise ValueError(msg)
         if not 0 < self.crop_min <= self.crop_max:
-            msg = f"crop_min {self.crop_min} / crop_max {self.crop_max} must satisfy 0 < min <= max"
+            msg = (
+                f"crop_min {self.crop_min} / crop_max {self.crop_max} must satisfy "
+                "0 < min <= max"
+            )
             raise ValueError(msg)
         for name in ("width", "crop", "epochs", "batch_size", "proj_dim"):
             if getattr(self, name) < 1:
                 msg = f"{name} must be positive, got {getattr(self, name)}"
                 raise ValueError(msg)
         if self.batch_size < 2:
-            msg = f"batch_size must be at least 2 (contrastive pairs), got {self.batch_size}"
+            msg = f"batch_size must be >= 2 (contrastive pairs), got {self.batch_size}"
             raise ValueError(msg)
         if self.temperature <= 0:
             msg = f"temperature must be positive, got {self.temperature}"
@@ -110,4 +113,6 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (``None`` values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        return dataclasses.replace(
+            self, **{k: v for k, v in changes.items() if v is not None}
+        )

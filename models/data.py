@@ -41,15 +41,24 @@ class ShardBatches(IterableDataset):
         Sources per shard (the store's ``SHARD_SOURCES``).
     """
 
-    def __init__(self, root: str | os.PathLike[str], batch_size: int, *,
-                 rows: np.ndarray | None = None, shuffle: bool = True,
-                 drop_last: bool = True, seed: int = 0,
-                 shard_size: int = SHARD_SOURCES) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        batch_size: int,
+        *,
+        rows: np.ndarray | None = None,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        seed: int = 0,
+        shard_size: int = SHARD_SOURCES,
+    ) -> None:
         super().__init__()
         self.root = str(root)
         self.batch_size = int(batch_size)
         n = Store.open(self.root).n_sources
-        self.rows = np.arange(n) if rows is None else np.sort(np.asarray(rows, np.int64))
+        self.rows = (
+            np.arange(n) if rows is None else np.sort(np.asarray(rows, np.int64))
+        )
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.seed = seed
@@ -86,21 +95,30 @@ class ShardBatches(IterableDataset):
             block = np.asarray(cutouts[lo:hi], dtype=np.float32)[shard_rows - lo]
             rows = shard_rows
             if len(carry):
-                block, rows = np.concatenate([carry, block]), np.concatenate([carry_rows, rows])
+                block, rows = (
+                    np.concatenate([carry, block]),
+                    np.concatenate([carry_rows, rows]),
+                )
             if self.shuffle:
                 perm = rng.permutation(len(block))
                 block, rows = block[perm], rows[perm]
             n_full = len(block) // self.batch_size * self.batch_size
             for start in range(0, n_full, self.batch_size):
                 sl = slice(start, start + self.batch_size)
-                yield torch.from_numpy(rows[sl].copy()), torch.from_numpy(block[sl].copy())
+                yield (
+                    torch.from_numpy(rows[sl].copy()),
+                    torch.from_numpy(block[sl].copy()),
+                )
             carry, carry_rows = block[n_full:], rows[n_full:]
         if len(carry) and not (self.drop_last and len(carry) < self.batch_size):
             yield torch.from_numpy(carry_rows.copy()), torch.from_numpy(carry.copy())
 
 
-def make_loader(dataset: ShardBatches, num_workers: int, pin_memory: bool = False,
-                ) -> DataLoader:
+def make_loader(
+    dataset: ShardBatches,
+    num_workers: int,
+    pin_memory: bool = False,
+) -> DataLoader:
     """A DataLoader over whole batches (``batch_size=None``) with reader workers."""
     return DataLoader(
         dataset,

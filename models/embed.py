@@ -71,8 +71,10 @@ def encode(model: SSLModel, config: TrainConfig, raw: torch.Tensor) -> torch.Ten
     return torch.nn.functional.normalize(h.float(), dim=1)
 
 
-def _load(checkpoint: str | os.PathLike[str], device: torch.device,
-          ) -> tuple[SSLModel, TrainConfig, dict[str, Any]]:
+def _load(
+    checkpoint: str | os.PathLike[str],
+    device: torch.device,
+) -> tuple[SSLModel, TrainConfig, dict[str, Any]]:
     state = load_checkpoint(checkpoint)
     model, config = model_from_checkpoint(state, checkpoint)
     model.to(device)
@@ -81,8 +83,13 @@ def _load(checkpoint: str | os.PathLike[str], device: torch.device,
     return model, config, state
 
 
-def embed_arrays(checkpoint: str | os.PathLike[str], cutouts: np.ndarray, *,
-                 device: str = "auto", batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+def embed_arrays(
+    checkpoint: str | os.PathLike[str],
+    cutouts: np.ndarray,
+    *,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH,
+) -> np.ndarray:
     """Embed in-memory cutouts (e.g. an uploaded FITS file) with a checkpoint.
 
     Parameters
@@ -113,7 +120,9 @@ def embed_arrays(checkpoint: str | os.PathLike[str], cutouts: np.ndarray, *,
         raise DataError(msg)
     dev = resolve_device(device)
     model, config, _ = _load(checkpoint, dev)
-    check_data_matches(config, arr.shape[1], arr.shape[-1], "the given cutouts", checkpoint)
+    check_data_matches(
+        config, arr.shape[1], arr.shape[-1], "the given cutouts", checkpoint
+    )
     out = np.empty((len(arr), config.embedding_dim), np.float32)
     for start in range(0, len(arr), batch_size):
         raw = torch.from_numpy(arr[start : start + batch_size]).to(dev)
@@ -127,8 +136,10 @@ def _analyse(store: Store, directory: Path, previous: str | None) -> None:
     except ModuleNotFoundError as exc:
         if exc.name not in ("explorer.analysis",):
             raise
-        log.warning("explorer.analysis is not available: version published without "
-                    "map/index (run the analysis later)")
+        log.warning(
+            "explorer.analysis is not available: version published without "
+            "map/index (run the analysis later)"
+        )
         return
     analysis.analyse_directory(store, directory, previous=previous)
 
@@ -185,29 +196,46 @@ def embed_store(
     store.cutouts  # noqa: B018 - raises StoreError if the store has no cutouts
     dev = resolve_device(device)
     model, config, state = _load(checkpoint, dev)
-    check_data_matches(config, store.bands, store.cutout_size, f"store {store.root}",
-                       checkpoint)
+    check_data_matches(
+        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
+    )
     n, dim = store.n_sources, config.embedding_dim
     previous = store.current_version
-    info = {"embedding_dim": dim, "method": config.method,
-            "checkpoint": str(Path(checkpoint).resolve())}
+    info = {
+        "embedding_dim": dim,
+        "method": config.method,
+        "checkpoint": str(Path(checkpoint).resolve()),
+    }
     dataset = ShardBatches(store.root, batch_size, shuffle=False, drop_last=False)
     loader = make_loader(dataset, num_workers, pin_memory=dev.type == "cuda")
     with store.new_version(version, make_current=make_current, info=info) as tmp:
-        emb = np.lib.format.open_memmap(tmp / EMBEDDINGS, mode="w+", dtype=np.float32,
-                                        shape=(n, dim))
+        emb = np.lib.format.open_memmap(
+            tmp / EMBEDDINGS, mode="w+", dtype=np.float32, shape=(n, dim)
+        )
         t0, done = time.perf_counter(), 0
-        for rows, raw in tqdm(loader, total=len(dataset), desc=f"embed {version}",
-                              unit="batch", disable=None):
+        for rows, raw in tqdm(
+            loader,
+            total=len(dataset),
+            desc=f"embed {version}",
+            unit="batch",
+            disable=None,
+        ):
             emb[rows.numpy()] = encode(model, config, raw.to(dev)).cpu().numpy()
             done += len(rows)
             if progress is not None:
                 rate = done / max(time.perf_counter() - t0, 1e-9)
-                progress({"phase": "embed", "done": done, "total": n,
-                          "fraction": done / n, "images_per_s": rate,
-                          "eta_s": (n - done) / max(rate, 1e-9)})
+                progress(
+                    {
+                        "phase": "embed",
+                        "done": done,
+                        "total": n,
+                        "fraction": done / n,
+                        "images_per_s": rate,
+                        "eta_s": (n - done) / max(rate, 1e-9),
+                    }
+                )
         if done != n:
-            msg = f"embedded {done} of {n} sources of {store.root}: the store is incomplete"
+            msg = f"embedded {done} of {n} sources of {store.root}: store incomplete"
             raise DataError(msg)
         emb.flush()
         del emb
@@ -226,8 +254,13 @@ def embed_store(
             "embed_images_per_s": round(n / max(seconds, 1e-9), 1),
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        log.info("embedded %d sources in %.1f s (%.0f img/s) on %s", n, seconds,
-                 n / max(seconds, 1e-9), dev)
+        log.info(
+            "embedded %d sources in %.1f s (%.0f img/s) on %s",
+            n,
+            seconds,
+            n / max(seconds, 1e-9),
+            dev,
+        )
         if analyse:
             _analyse(store, tmp, previous)
     return store.version_dir(version)

@@ -53,8 +53,9 @@ class ResNetEncoder(nn.Module):
         Basic blocks per stage (``[2, 2, 2, 2]`` = ResNet-18).
     """
 
-    def __init__(self, in_channels: int, width: int = 64,
-                 layers: Sequence[int] = (2, 2, 2, 2)) -> None:
+    def __init__(
+        self, in_channels: int, width: int = 64, layers: Sequence[int] = (2, 2, 2, 2)
+    ) -> None:
         super().__init__()
         if in_channels < 1:
             msg = f"in_channels must be >= 1, got {in_channels}"
@@ -107,9 +108,14 @@ class MLPHead(nn.Module):
 class SSLModel(nn.Module):
     """Encoder plus projector; ``forward`` returns ``(h, z)``."""
 
-    def __init__(self, in_channels: int, width: int = 64,
-                 layers: Sequence[int] = (2, 2, 2, 2), proj_hidden: int = 512,
-                 proj_dim: int = 128) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        width: int = 64,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        proj_hidden: int = 512,
+        proj_dim: int = 128,
+    ) -> None:
         super().__init__()
         self.encoder = ResNetEncoder(in_channels, width, layers)
         self.projector = MLPHead(self.encoder.out_dim, proj_hidden, proj_dim)
@@ -123,5 +129,10 @@ def build_model(config: TrainConfig) -> SSLModel:
     """The :class:`SSLModel` described by ``config`` (``bands`` must be set)."""
     if not config.bands:
         raise ValueError("config.bands is empty: set it from the store before building")
-    return SSLModel(len(config.bands), config.width, config.layers, config.proj_hidden,
-                    config.proj_dim)
+    return SSLModel(
+        len(config.bands),
+        config.width,
+        config.layers,
+        config.proj_hidden,
+        config.proj_dim,
+    )

@@ -1,4 +1,4 @@
-"""Self-supervised losses: NT-Xent (SimCLR) and the BYOL regression loss + EMA target."""
+"""Self-supervised losses: NT-Xent (SimCLR), BYOL regression loss and EMA target."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+def nt_xent(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2
+) -> torch.Tensor:
     """Normalised-temperature cross-entropy of SimCLR (Chen et al. 2020).
 
     For the ``2N`` projections, with ``s_ij = cos(z_i, z_j) / temperature``,
@@ -29,7 +31,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> tor
         Scalar loss (float32 for half-precision inputs, else their dtype).
     """
     if z1.shape != z2.shape or z1.ndim != 2:
-        msg = f"z1 {tuple(z1.shape)} and z2 {tuple(z2.shape)} must be equal (N, D) shapes"
+        msg = (
+            f"z1 {tuple(z1.shape)} and z2 {tuple(z2.shape)} must be equal (N, D) shapes"
+        )
         raise ValueError(msg)
     n = z1.shape[0]
     z = torch.cat([z1, z2])
@@ -43,8 +47,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> tor
     return F.cross_entropy(logits, targets)
 
 
-def byol_loss(p1: torch.Tensor, p2: torch.Tensor, t1: torch.Tensor,
-              t2: torch.Tensor) -> torch.Tensor:
+def byol_loss(
+    p1: torch.Tensor, p2: torch.Tensor, t1: torch.Tensor, t2: torch.Tensor
+) -> torch.Tensor:
     """Symmetrised BYOL loss ``2 - 2 cos(p_a, t_b)`` (Grill et al. 2020).
 
     Parameters
@@ -59,6 +64,7 @@ def byol_loss(p1: torch.Tensor, p2: torch.Tensor, t1: torch.Tensor,
     Tensor
         Scalar float32 loss in ``[0, 8]``.
     """
+
     def one(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         cos = F.cosine_similarity(p.float(), t.detach().float(), dim=1)
         return (2 - 2 * cos).mean()
@@ -76,7 +82,7 @@ def byol_tau(base: float, step: int, total_steps: int) -> float:
 
 @torch.no_grad()
 def ema_update(target: nn.Module, online: nn.Module, tau: float) -> None:
-    """``target <- tau * target + (1 - tau) * online`` for parameters; buffers copied."""
+    """``target <- tau * target + (1 - tau) * online`` (parameters); copy buffers."""
     for t, o in zip(target.parameters(), online.parameters(), strict=True):
         t.mul_(tau).add_(o.detach(), alpha=1 - tau)
     for t, o in zip(target.buffers(), online.buffers(), strict=True):

@@ -72,10 +72,18 @@ class LARS(torch.optim.Optimizer):
     nor the trust ratio, as in SimCLR.
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.9,
-                 weight_decay: float = 1e-6, eta: float = 1e-3) -> None:
-        super().__init__(params, {"lr": lr, "momentum": momentum,
-                                  "weight_decay": weight_decay, "eta": eta})
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.9,
+        weight_decay: float = 1e-6,
+        eta: float = 1e-3,
+    ) -> None:
+        super().__init__(
+            params,
+            {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eta": eta},
+        )
 
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D102 - torch's signature
@@ -87,9 +95,11 @@ class LARS(torch.optim.Optimizer):
                 if p.ndim > 1:
                     grad = grad.add(p, alpha=group["weight_decay"])
                     w_norm, g_norm = torch.norm(p), torch.norm(grad)
-                    trust = torch.where((w_norm > 0) & (g_norm > 0),
-                                        group["eta"] * w_norm / g_norm,
-                                        torch.ones_like(w_norm))
+                    trust = torch.where(
+                        (w_norm > 0) & (g_norm > 0),
+                        group["eta"] * w_norm / g_norm,
+                        torch.ones_like(w_norm),
+                    )
                     grad = grad.mul(trust)
                 buf = self.state[p].setdefault("momentum_buffer", torch.zeros_like(p))
                 buf.mul_(group["momentum"]).add_(grad)
@@ -106,7 +116,9 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float) -> flo
     return base_lr * (1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _make_optimizer(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+def _make_optimizer(
+    params: list[nn.Parameter], config: TrainConfig
+) -> torch.optim.Optimizer:
     if config.optimizer == "lars":
         return LARS(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -123,7 +135,9 @@ class _Runner:
         self.target: SSLModel | None = None
         params = list(self.model.parameters())
         if config.method == "byol":
-            self.predictor = MLPHead(config.proj_dim, config.pred_hidden, config.proj_dim)
+            self.predictor = MLPHead(
+                config.proj_dim, config.pred_hidden, config.proj_dim
+            )
             self.predictor.to(device)
             self.target = copy.deepcopy(self.model).requires_grad_(False)
             params += list(self.predictor.parameters())
@@ -138,7 +152,9 @@ class _Runner:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def loss(self, v1: torch.Tensor, v2: torch.Tensor, step: int, total: int) -> torch.Tensor:
+    def loss(
+        self, v1: torch.Tensor, v2: torch.Tensor, step: int, total: int
+    ) -> torch.Tensor:
         n = v1.shape[0]
         x = torch.cat([v1, v2])
         if self.device.type == "cuda":
@@ -155,7 +171,9 @@ class _Runner:
 
     def after_step(self, step: int, total: int) -> None:
         if self.target is not None:
-            ema_update(self.target, self.model, byol_tau(self.config.byol_tau, step, total))
+            ema_update(
+                self.target, self.model, byol_tau(self.config.byol_tau, step, total)
+            )
 
     def state(self, slim: bool) -> dict[str, Any]:
         state: dict[str, Any] = {"model": self.model.state_dict()}
@@ -174,16 +192,24 @@ class _Runner:
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
         else:
-            log.warning("checkpoint has no optimiser state (slim); resuming with a fresh one")
+            log.warning(
+                "checkpoint has no optimiser state (slim); resuming with a fresh one"
+            )
 
 
-def _prepare_config(store: Store, out: Path, config: TrainConfig, resume: bool,
-                    ) -> tuple[TrainConfig, dict[str, Any] | None]:
+def _prepare_config(
+    store: Store,
+    out: Path,
+    config: TrainConfig,
+    resume: bool,
+) -> tuple[TrainConfig, dict[str, Any] | None]:
     """Final config (from the checkpoint when resuming) and the resumed state."""
     if resume and out.exists():
         state = load_checkpoint(out)
         saved = config_of(state, out)
-        check_data_matches(saved, store.bands, store.cutout_size, f"store {store.root}", out)
+        check_data_matches(
+            saved, store.bands, store.cutout_size, f"store {store.root}", out
+        )
         log.info("resuming %s from epoch %d of %d", out, state["epoch"], config.epochs)
         return saved.replace(epochs=config.epochs), state
     if resume:
@@ -252,9 +278,13 @@ def train(
     config, state = _prepare_config(store, out, config or TrainConfig(), resume)
     n_rows = store.n_sources if rows is None else len(rows)
     if n_rows < 2:
-        raise TrainingError(f"store {store.root} has {n_rows} source(s): need at least 2")
+        raise TrainingError(
+            f"store {store.root} has {n_rows} source(s): need at least 2"
+        )
     if config.batch_size > n_rows:
-        log.warning("batch size %d > %d sources: using %d", config.batch_size, n_rows, n_rows)
+        log.warning(
+            "batch size %d > %d sources: using %d", config.batch_size, n_rows, n_rows
+        )
         config = config.replace(batch_size=n_rows)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -266,17 +296,30 @@ def train(
         runner.load(state)
         start_epoch, step = int(state["epoch"]), int(state["step"])
         history = list(state.get("history", []))
-    dataset = ShardBatches(store.root, config.batch_size, rows=rows, shuffle=True,
-                           drop_last=True, seed=config.seed)
+    dataset = ShardBatches(
+        store.root,
+        config.batch_size,
+        rows=rows,
+        shuffle=True,
+        drop_last=True,
+        seed=config.seed,
+    )
     loader = make_loader(dataset, config.num_workers, pin_memory=dev.type == "cuda")
     steps_per_epoch = len(dataset)
     total = steps_per_epoch * config.epochs
     warmup = int(round(config.warmup_epochs * steps_per_epoch))
     views = TwoViews(ViewAugment(config))
     generator = torch.Generator(device=dev)
-    log.info("training %s (width %d, %d-dim h) on %d sources of %s, %d epochs, device %s",
-             config.method, config.width, config.embedding_dim, n_rows, store.root,
-             config.epochs, dev)
+    log.info(
+        "training %s (width %d, %d-dim h) on %d sources of %s, %d epochs, device %s",
+        config.method,
+        config.width,
+        config.embedding_dim,
+        n_rows,
+        store.root,
+        config.epochs,
+        dev,
+    )
     t_start = time.perf_counter()
     images_done = 0
     for epoch in range(start_epoch, config.epochs):
@@ -284,8 +327,14 @@ def train(
         generator.manual_seed(config.seed * 1_000_003 + epoch)
         runner.model.train()
         losses, bad, n_images, t0 = [], 0, 0, time.perf_counter()
-        bar = tqdm(loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
-                   unit="batch", leave=False, disable=None)
+        bar = tqdm(
+            loader,
+            total=steps_per_epoch,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            unit="batch",
+            leave=False,
+            disable=None,
+        )
         for _, raw in bar:
             lr = lr_at(step, total, warmup, config.lr)
             for group in runner.optimizer.param_groups:
@@ -298,11 +347,18 @@ def train(
             runner.optimizer.zero_grad(set_to_none=True)
             if not torch.isfinite(loss):
                 bad += 1
-                log.warning("non-finite loss at epoch %d step %d: step skipped (%d in a row)",
-                            epoch + 1, step, bad)
+                log.warning(
+                    "non-finite loss at epoch %d step %d: step skipped (%d in a row)",
+                    epoch + 1,
+                    step,
+                    bad,
+                )
                 if bad >= config.max_bad_steps:
-                    msg = (f"training diverged: {bad} consecutive non-finite losses at epoch "
-                           f"{epoch + 1} (try a lower --lr); last good checkpoint: {out}")
+                    msg = (
+                        f"training diverged: {bad} consecutive non-finite losses at "
+                        "epoch "
+                        f"{epoch + 1} (try a lower --lr); last good checkpoint: {out}"
+                    )
                     raise TrainingError(msg)
                 continue
             bad = 0
@@ -318,27 +374,60 @@ def train(
             if progress is not None:
                 done = step - start_epoch * steps_per_epoch
                 remaining = total - step
-                progress({
-                    "phase": "train", "epoch": epoch + 1, "epochs": config.epochs,
-                    "step": step, "steps": total, "fraction": min(1.0, step / max(total, 1)),
-                    "loss": losses[-1], "images_per_s": rate,
-                    "eta_s": remaining * (time.perf_counter() - t_start) / max(done, 1),
-                })
+                progress(
+                    {
+                        "phase": "train",
+                        "epoch": epoch + 1,
+                        "epochs": config.epochs,
+                        "step": step,
+                        "steps": total,
+                        "fraction": min(1.0, step / max(total, 1)),
+                        "loss": losses[-1],
+                        "images_per_s": rate,
+                        "eta_s": remaining
+                        * (time.perf_counter() - t_start)
+                        / max(done, 1),
+                    }
+                )
         bar.close()
         seconds = time.perf_counter() - t0
         entry: dict[str, Any] = {
-            "epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
-            "images_per_s": n_images / max(seconds, 1e-9), "seconds": seconds, "lr": lr,
+            "epoch": epoch + 1,
+            "loss": float(np.mean(losses)) if losses else float("nan"),
+            "images_per_s": n_images / max(seconds, 1e-9),
+            "seconds": seconds,
+            "lr": lr,
         }
         if on_epoch_end is not None:
             runner.model.eval()
             with torch.no_grad():
                 entry.update(on_epoch_end(runner.model, epoch + 1) or {})
         history.append(entry)
-        save_checkpoint(out, {"config": config.to_dict(), "epoch": epoch + 1, "step": step,
-                              "history": history, "store": str(store.root),
-                              "device": str(dev), **runner.state(slim)})
-        log.info("epoch %d/%d loss %.4f %.0f img/s (%.0f s), checkpoint %s", epoch + 1,
-                 config.epochs, entry["loss"], entry["images_per_s"], seconds, out)
-    return {"config": config.to_dict(), "epochs": config.epochs, "history": history,
-            "checkpoint": str(out), "device": str(dev)}
+        save_checkpoint(
+            out,
+            {
+                "config": config.to_dict(),
+                "epoch": epoch + 1,
+                "step": step,
+                "history": history,
+                "store": str(store.root),
+                "device": str(dev),
+                **runner.state(slim),
+            },
+        )
+        log.info(
+            "epoch %d/%d loss %.4f %.0f img/s (%.0f s), checkpoint %s",
+            epoch + 1,
+            config.epochs,
+            entry["loss"],
+            entry["images_per_s"],
+            seconds,
+            out,
+        )
+    return {
+        "config": config.to_dict(),
+        "epochs": config.epochs,
+        "history": history,
+        "checkpoint": str(out),
+        "device": str(dev),
+    }

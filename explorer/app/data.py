@@ -129,16 +129,22 @@ class MapData:
         catalog = store.catalog
         if len(map_table) != len(catalog):
             msg = (
-                f"{store.version_file(version, 'map.parquet')} has {len(map_table)} rows "
+                f"{store.version_file(version, 'map.parquet')} has "
+                f"{len(map_table)} rows "
                 f"but the catalogue has {len(catalog)}"
             )
             raise DataError(msg)
         if not np.array_equal(map_table["id"].to_numpy(), catalog["id"].to_numpy()):
-            msg = f"map.parquet of version {version!r} is not row-aligned with the catalogue"
+            msg = (
+                f"map.parquet of version {version!r} is not row-aligned with the "
+                "catalogue"
+            )
             raise DataError(msg)
         extra = [
-            c for c in catalog.columns
-            if c not in map_table.columns and not str(c).startswith("_")
+            c
+            for c in catalog.columns
+            if c not in map_table.columns
+            and not str(c).startswith("_")
             and pd.api.types.is_numeric_dtype(catalog[c])
             and not pd.api.types.is_bool_dtype(catalog[c])
         ]
@@ -161,8 +167,10 @@ class MapData:
     def numeric_fields(self) -> list[str]:
         """Colour fields from the table: numeric, not ``id/x/y``, not hidden."""
         return [
-            c for c in self.table.columns
-            if c not in _MAP_ONLY and not str(c).startswith("_")
+            c
+            for c in self.table.columns
+            if c not in _MAP_ONLY
+            and not str(c).startswith("_")
             and pd.api.types.is_numeric_dtype(self.table[c])
         ]
 
@@ -224,7 +232,10 @@ class MapData:
         elif key in self.table.columns:
             values = -self.table[key].to_numpy(dtype=np.float64)[rows]
         else:
-            msg = f"cannot order by {key!r}: not 'id', 'centroid' or a map/catalogue column"
+            msg = (
+                f"cannot order by {key!r}: not 'id', 'centroid' or a map/catalogue "
+                "column"
+            )
             raise DataError(msg)
         values = np.where(np.isnan(values), np.inf, values)
         return rows[np.lexsort((self.ids[rows], values))]
@@ -235,7 +246,10 @@ _CACHE_LOCK = threading.Lock()
 
 
 def map_data(store, version: str) -> MapData:
-    """The shared :class:`MapData` of ``(store, version)`` (rebuilt if its file changed)."""
+    """The shared :class:`MapData` of ``(store, version)``.
+
+    Rebuilt when the version's ``map.parquet`` changed on disk.
+    """
     path = Path(store.version_file(version, "map.parquet"))
     mtime = path.stat().st_mtime if path.exists() else 0.0
     key = (str(Path(store.root).resolve()), version, mtime)

@@ -75,8 +75,9 @@ def _notifier(state: AppState):
     state.param.watch(show, "notification")
 
 
-def create_app(store: Store | str, version: str | None = None, *,
-               sync_url: bool = True) -> pn.template.FastListTemplate:
+def create_app(
+    store: Store | str, version: str | None = None, *, sync_url: bool = True
+) -> pn.template.FastListTemplate:
     """Build one session's page.
 
     Parameters
@@ -92,8 +93,9 @@ def create_app(store: Store | str, version: str | None = None, *,
         store = Store.open(store)
     state = AppState(store, **({"version": version} if version else {}))
     if sync_url and pn.state.location is not None:
-        query = {k: v[0].decode() for k, v in (pn.state.session_args or {}).items()
-                 if v}
+        query = {
+            k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v
+        }
         state.apply_url_query(query)
         pn.state.location.sync(state, URL_PARAMS)
     _notifier(state)
@@ -104,26 +106,31 @@ def create_app(store: Store | str, version: str | None = None, *,
         ("Similar", SimilarView(state)),
         ("Anomalies", AnomalyView(state)),
         ("Clusters", ClustersView(state)),
-        dynamic=False, sizing_mode="stretch_width",
+        dynamic=False,
+        sizing_mode="stretch_width",
     )
     jobs = _jobs_view(state)
     if jobs is not None:
         tabs.append(("Re-embed", jobs))
     # a click on a source opens the similar tab
-    state.param.watch(lambda e: setattr(tabs, "active", 1) if e.new else None,
-                      "similar_query_ids")
+    state.param.watch(
+        lambda e: setattr(tabs, "active", 1) if e.new else None, "similar_query_ids"
+    )
 
     template = pn.template.FastListTemplate(
         title=f"latentsky · {store.root.name}",
-        theme="dark", accent=ACCENT, sidebar_width=250,
-        header_background="#0d1117", main_layout=None,
+        theme="dark",
+        accent=ACCENT,
+        sidebar_width=240,
+        header_background="#0d1117",
+        main_layout=None,
     )
     template.sidebar.append(ControlsView(state))
     template.sidebar.append(pn.layout.Divider())
     template.sidebar.append(CutoutView(state))
     template.main.append(
         pn.Row(
-            pn.Column(map_view, MetricsView(state), width=650),
+            pn.Column(map_view, MetricsView(state), width=665),
             pn.Column(tabs, sizing_mode="stretch_width", min_width=380),
             sizing_mode="stretch_width",
         )

@@ -30,11 +30,16 @@ def _sample(rows: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(rows, k, replace=False))
 
 
-def selection_scores(embeddings: np.ndarray, rows: np.ndarray, *,
-                     clusters: np.ndarray | None = None,
-                     ids: np.ndarray | None = None,
-                     max_selected: int = MAX_SELECTED, max_rest: int = MAX_REST,
-                     seed: int = 0) -> dict[str, object]:
+def selection_scores(
+    embeddings: np.ndarray,
+    rows: np.ndarray,
+    *,
+    clusters: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
+    max_selected: int = MAX_SELECTED,
+    max_rest: int = MAX_REST,
+    seed: int = 0,
+) -> dict[str, object]:
     """Metrics of one selection.
 
     Parameters
@@ -73,21 +78,31 @@ def selection_scores(embeddings: np.ndarray, rows: np.ndarray, *,
     both = np.concatenate([sel, rest_sample])
     order = np.argsort(both)
     both = both[order]
-    labels = np.concatenate([np.ones(len(sel), np.int32),
-                             np.zeros(len(rest_sample), np.int32)])[order]
+    labels = np.concatenate(
+        [np.ones(len(sel), np.int32), np.zeros(len(rest_sample), np.int32)]
+    )[order]
     X = np.asarray(embeddings[both], dtype=np.float32)
     both_ids = None if ids is None else np.asarray(ids)[both]
-    vs_rest = {"davies_bouldin": metrics.davies_bouldin(X, labels, ids=both_ids),
-               "silhouette": metrics.silhouette(X, labels, ids=both_ids)}
+    vs_rest = {
+        "davies_bouldin": metrics.davies_bouldin(X, labels, ids=both_ids),
+        "silhouette": metrics.silhouette(X, labels, ids=both_ids),
+    }
     X_sel = np.asarray(embeddings[sel], dtype=np.float32)
     sel_ids = None if ids is None else np.asarray(ids)[sel]
     if clusters is not None:
         within_labels = np.asarray(clusters)[sel]
-        within = {"davies_bouldin": metrics.davies_bouldin(X_sel, within_labels,
-                                                           ids=sel_ids),
-                  "silhouette": metrics.silhouette(X_sel, within_labels, ids=sel_ids)}
+        within = {
+            "davies_bouldin": metrics.davies_bouldin(X_sel, within_labels, ids=sel_ids),
+            "silhouette": metrics.silhouette(X_sel, within_labels, ids=sel_ids),
+        }
     else:
         within = None
     tpcf = metrics.tpcf_score(X_sel, ids=sel_ids)
-    return {"n": int(len(rows)), "vs_rest": vs_rest, "within": within, "tpcf": tpcf,
-            "sampled": bool(sampled), "seconds": time.perf_counter() - start}
+    return {
+        "n": int(len(rows)),
+        "vs_rest": vs_rest,
+        "within": within,
+        "tpcf": tpcf,
+        "sampled": bool(sampled),
+        "seconds": time.perf_counter() - start,
+    }

@@ -36,13 +36,18 @@ class AppState(param.Parameterized):
     version = param.Selector(objects=[], doc="embedding version shown")
     color_field = param.Selector(default=mapdata.COUNT, objects=[mapdata.COUNT])
     stretch = param.Selector(default="lupton", objects=list(STRETCHES))
-    view = param.List(default=None, allow_None=True, item_type=float,
-                      doc="map view [x0, x1, y0, y1] (URL-synced)")
+    view = param.List(
+        default=None,
+        allow_None=True,
+        item_type=float,
+        doc="map view [x0, x1, y0, y1] (URL-synced)",
+    )
 
     hovered_id = param.Integer(default=None, allow_None=True)
     selection_ids = param.Array(default=np.zeros(0, dtype=np.int64))
-    selection_geometry = param.Dict(default=None, allow_None=True,
-                                    doc="{'kind': 'box'|'lasso', 'coords': ...}")
+    selection_geometry = param.Dict(
+        default=None, allow_None=True, doc="{'kind': 'box'|'lasso', 'coords': ...}"
+    )
     sort_key = param.Selector(default="anomaly_score", objects=["anomaly_score"])
     page = param.Integer(default=0, bounds=(0, None))
 
@@ -53,11 +58,15 @@ class AppState(param.Parameterized):
 
     show_anomalies = param.Boolean(default=False)
     anomaly_k = param.Integer(default=100, bounds=(1, 5000))
-    shown_cluster = param.String(default=None, allow_None=True,
-                                 doc="saved cluster drawn on the map")
+    shown_cluster = param.String(
+        default=None, allow_None=True, doc="saved cluster drawn on the map"
+    )
     clusters_changed = param.Event(doc="a saved cluster was added/renamed/deleted")
-    notification = param.Dict(default=None, allow_None=True,
-                              doc="{'level': 'error'|'warning'|'info', 'text': ...}")
+    notification = param.Dict(
+        default=None,
+        allow_None=True,
+        doc="{'level': 'error'|'warning'|'info', 'text': ...}",
+    )
 
     def __init__(self, store: Store, **params) -> None:
         self.store = store
@@ -67,7 +76,9 @@ class AppState(param.Parameterized):
         self.param.version.objects = versions
         if self.version is None or self.version not in versions:
             with param.parameterized.discard_events(self):
-                self.version = store.current_version or (versions[-1] if versions else None)
+                self.version = store.current_version or (
+                    versions[-1] if versions else None
+                )
         self._on_version()
 
     # ---------------------------------------------------------------- data
@@ -162,8 +173,9 @@ class AppState(param.Parameterized):
 
     def clear_selection(self) -> None:
         """Empty the selection."""
-        self.param.update(selection_ids=np.zeros(0, dtype=np.int64),
-                          selection_geometry=None, page=0)
+        self.param.update(
+            selection_ids=np.zeros(0, dtype=np.int64), selection_geometry=None, page=0
+        )
 
     @property
     def selection_rows(self) -> np.ndarray:

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 CHECKPOINT_KEYS = ("checkpoint", "checkpoint_path")
 
 
-def parse_fits_cutout(data: bytes, bands: Sequence[str], size: int,
-                      filename: str = "upload") -> np.ndarray:
+def parse_fits_cutout(
+    data: bytes, bands: Sequence[str], size: int, filename: str = "upload"
+) -> np.ndarray:
     """Read one cutout from FITS bytes and check it matches the store.
 
     The first HDU holding an image is used. Accepted shapes: ``(B, S, S)``,
@@ -52,8 +53,14 @@ def parse_fits_cutout(data: bytes, bands: Sequence[str], size: int,
 
     try:
         with fits.open(io.BytesIO(data), memmap=False) as hdul:
-            image = next((h.data for h in hdul if getattr(h, "is_image", False)
-                          and h.data is not None), None)
+            image = next(
+                (
+                    h.data
+                    for h in hdul
+                    if getattr(h, "is_image", False) and h.data is not None
+                ),
+                None,
+            )
             image = None if image is None else np.array(image, dtype=np.float32)
     except (OSError, ValueError, TypeError) as exc:
         msg = f"{filename} is not a readable FITS file: {exc}"
@@ -96,15 +103,19 @@ def checkpoint_of(store, version: str) -> Path:
     if isinstance(value, dict):
         value = value.get("path")
     if not value:
-        msg = (f"version {version!r} has no checkpoint in its config.json, so uploads "
-               "cannot be embedded; embed the store with `latentsky embed` first")
+        msg = (
+            f"version {version!r} has no checkpoint in its config.json, so uploads "
+            "cannot be embedded; embed the store with `latentsky embed` first"
+        )
         raise DataError(msg)
     path = Path(value)
     if not path.is_absolute():
         path = (Path(store.root) / path) if (Path(store.root) / path).exists() else path
     if not path.exists():
-        msg = (f"checkpoint {path} of version {version!r} is not available on this "
-               "machine; copy it there to search by upload")
+        msg = (
+            f"checkpoint {path} of version {version!r} is not available on this "
+            "machine; copy it there to search by upload"
+        )
         raise DataError(msg)
     return path
 

@@ -41,8 +41,14 @@ log = logging.getLogger(__name__)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 #: websocket frames at least this big carry a new map image
 BIG_FRAME_BYTES = 100_000
@@ -52,11 +58,18 @@ FRAME_BG = (11, 13, 18)  # the map frame's background colour, #0b0d12
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="number of sources")
     parser.add_argument("--size", type=int, default=8, help="cutout side in pixels")
-    parser.add_argument("--store", default=None,
-                        help="store directory to build or reuse (default: a temp dir)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="store directory to build or reuse (default: a temp dir)",
+    )
     parser.add_argument("--wheels", type=int, default=10, help="zoom events measured")
-    parser.add_argument("--box", type=int, default=100_000,
-                        help="sources inside the measured box selection")
+    parser.add_argument(
+        "--box",
+        type=int,
+        default=100_000,
+        help="sources inside the measured box selection",
+    )
     parser.add_argument("--port", type=int, default=0, help="server port (0 = free)")
 
 
@@ -72,23 +85,29 @@ def build_store(root: Path, n: int, size: int, seed: int = 0):
     base, base_catalog = make_cutouts(256, size=max(size, 16), seed=seed)
     if size < 16:  # the demo survey's smallest cutout is 16 px: bin it down
         factor = 16 // size
-        base = base[..., : size * factor, : size * factor].reshape(
-            len(base), base.shape[1], size, factor, size, factor).mean(axis=(3, 5))
+        base = (
+            base[..., : size * factor, : size * factor]
+            .reshape(len(base), base.shape[1], size, factor, size, factor)
+            .mean(axis=(3, 5))
+        )
     chunk = 16_384
     n_blobs = 24
     centres = rng.uniform(-10, 10, (n_blobs, 2))
     widths = rng.uniform(0.3, 1.2, n_blobs)
-    with Store.build(root, ["g", "r", "z"], size, overwrite=True,
-                     source="bench ui") as builder:
+    with Store.build(
+        root, ["g", "r", "z"], size, overwrite=True, source="bench ui"
+    ) as builder:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
-            rows = (np.arange(start, start + m) % len(base))
-            catalog = pd.DataFrame({
-                "id": np.arange(start, start + m, dtype=np.int64) + 1,
-                "ra": rng.uniform(0, 360, m),
-                "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, m))),
-                "mag_r": base_catalog["mag_r"].to_numpy()[rows],
-            })
+            rows = np.arange(start, start + m) % len(base)
+            catalog = pd.DataFrame(
+                {
+                    "id": np.arange(start, start + m, dtype=np.int64) + 1,
+                    "ra": rng.uniform(0, 360, m),
+                    "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, m))),
+                    "mag_r": base_catalog["mag_r"].to_numpy()[rows],
+                }
+            )
             builder.append(base[rows], catalog)
     store = builder.store
     blob = rng.integers(0, n_blobs, n)
@@ -97,13 +116,18 @@ def build_store(root: Path, n: int, size: int, seed: int = 0):
     embeddings = rng.normal(size=(n, 16)).astype(np.float32)
     embeddings[np.arange(n), blob % 16] += 3.0
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    table = pd.DataFrame({
-        "id": store.ids, "x": xy[:, 0].astype(np.float32),
-        "y": xy[:, 1].astype(np.float32), "anomaly_score": score.astype(np.float32),
-        "anomaly_rank": (np.argsort(np.argsort(-score)) + 1).astype(np.int32),
-        "knn_distance": score.astype(np.float32),
-        "density": (1 / (1 + score)).astype(np.float32), "cluster": blob.astype(np.int32),
-    })
+    table = pd.DataFrame(
+        {
+            "id": store.ids,
+            "x": xy[:, 0].astype(np.float32),
+            "y": xy[:, 1].astype(np.float32),
+            "anomaly_score": score.astype(np.float32),
+            "anomaly_rank": (np.argsort(np.argsort(-score)) + 1).astype(np.int32),
+            "knn_distance": score.astype(np.float32),
+            "density": (1 / (1 + score)).astype(np.float32),
+            "cluster": blob.astype(np.int32),
+        }
+    )
     with store.new_version("bench", info={"embedding_dim": 16}) as tmp:
         np.save(tmp / "embeddings.npy", embeddings)
         table.to_parquet(tmp / "map.parquet", index=False)
@@ -131,7 +155,9 @@ def _start_server(store_root: Path, port: int, log_path: Path):
     start = time.perf_counter()
     process = subprocess.Popen(
         [str(latentsky), "serve", str(store_root), "--port", str(port)],
-        stdout=out, stderr=subprocess.STDOUT)
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < 600:
         if process.poll() is not None:
@@ -184,8 +210,12 @@ def _frame_box(page, plot):
     bg = np.all(np.abs(image.astype(int) - FRAME_BG) <= 2, axis=-1)
     ys, xs = np.nonzero(bg)
     scale = box["width"] / image.shape[1]
-    return (box["x"] + xs.min() * scale, box["y"] + ys.min() * scale,
-            box["x"] + xs.max() * scale, box["y"] + ys.max() * scale)
+    return (
+        box["x"] + xs.min() * scale,
+        box["y"] + ys.min() * scale,
+        box["x"] + xs.max() * scale,
+        box["y"] + ys.max() * scale,
+    )
 
 
 def _box_for(x: np.ndarray, y: np.ndarray, target: int, view) -> tuple:
@@ -211,26 +241,33 @@ def measure_browser(url: str, data, args) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on("websocket", lambda ws: ws.on(
-            "framereceived",
-            lambda payload: frames.append((time.perf_counter(), len(payload)))))
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived",
+                lambda payload: frames.append((time.perf_counter(), len(payload))),
+            ),
+        )
         # first paint
         x0, x1 = float(data.x.min()), float(data.x.max())
         y0, y1 = float(data.y.min()), float(data.y.max())
         view = [x0 - 0.5, x1 + 0.5, y0 - 0.5, y1 + 0.5]
         start = time.perf_counter()
         page.goto(url + "?view=" + json.dumps(view).replace(" ", ""))
-        page.wait_for_function(f"({_LIT_PIXELS_JS})() > 50", polling=100,
-                               timeout=120_000)
+        page.wait_for_function(
+            f"({_LIT_PIXELS_JS})() > 50", polling=100, timeout=120_000
+        )
         results["first_paint_s"] = round(time.perf_counter() - start, 3)
         page.wait_for_timeout(1500)
         plot = page.locator(".bk-Canvas").first
         fx0, fy0, fx1, fy1 = _frame_box(page, plot)
-        results["zoom"] = _measure_zoom(page, frames, (fx0 + fx1) / 2, (fy0 + fy1) / 2,
-                                        args.wheels)
+        results["zoom"] = _measure_zoom(
+            page, frames, (fx0 + fx1) / 2, (fy0 + fy1) / 2, args.wheels
+        )
         page.goto(url + "?view=" + json.dumps(view).replace(" ", ""))
-        page.wait_for_function(f"({_LIT_PIXELS_JS})() > 50", polling=100,
-                               timeout=120_000)
+        page.wait_for_function(
+            f"({_LIT_PIXELS_JS})() > 50", polling=100, timeout=120_000
+        )
         page.wait_for_timeout(1000)
         results["hover"] = _measure_hover(page, data, view, (fx0, fy0, fx1, fy1))
         results["box"] = _measure_box(page, data, view, (fx0, fy0, fx1, fy1), args.box)
@@ -266,7 +303,8 @@ def _measure_zoom(page, frames, cx, cy, wheels: int) -> dict:
         "median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p90_ms": round(float(np.percentile(latencies, 90)), 1) if latencies else None,
         "renders_per_wheel": round(float(np.mean(renders)), 2) if renders else None,
-        "wheels": wheels, "answered": len(latencies),
+        "wheels": wheels,
+        "answered": len(latencies),
         "signal": f"first websocket frame >= {BIG_FRAME_BYTES} bytes after the wheel",
     }
 
@@ -286,20 +324,28 @@ def _measure_hover(page, data, view, frame) -> dict:
         start = time.perf_counter()
         page.mouse.move(px, py)
         try:
-            page.wait_for_function("([el, old]) => el.textContent !== old", arg=[handle, old],
-                                   polling="raf", timeout=5000)
+            page.wait_for_function(
+                "([el, old]) => el.textContent !== old",
+                arg=[handle, old],
+                polling="raf",
+                timeout=5000,
+            )
             times.append((time.perf_counter() - start) * 1000)
         except Exception:  # noqa: BLE001 - the nearest source was already shown
             pass
         page.wait_for_timeout(300)
-    return {"median_ms": round(statistics.median(times), 1) if times else None,
-            "max_ms": round(max(times), 1) if times else None, "moves": len(times)}
+    return {
+        "median_ms": round(statistics.median(times), 1) if times else None,
+        "max_ms": round(max(times), 1) if times else None,
+        "moves": len(times),
+    }
 
 
 def _measure_box(page, data, view, frame, target: int) -> dict:
     bx0, by0, bx1, by1 = _box_for(data.x, data.y, target, view)
-    expected = int(((data.x >= bx0) & (data.x <= bx1) & (data.y >= by0)
-                    & (data.y <= by1)).sum())
+    expected = int(
+        ((data.x >= bx0) & (data.x <= bx1) & (data.y >= by0) & (data.y <= by1)).sum()
+    )
     p0 = _to_page(view, frame, bx0, by1)
     p1 = _to_page(view, frame, bx1, by0)
     page.get_by_title("Box Select").first.click()
@@ -311,15 +357,27 @@ def _measure_box(page, data, view, frame, target: int) -> dict:
     page.mouse.move(*p1, steps=3)
     start = time.perf_counter()
     page.mouse.up()
-    page.wait_for_function("el => el.textContent.includes('selected')", arg=count,
-                           polling="raf", timeout=60_000)
+    page.wait_for_function(
+        "el => el.textContent.includes('selected')",
+        arg=count,
+        polling="raf",
+        timeout=60_000,
+    )
     grid_s = time.perf_counter() - start
-    page.wait_for_function("el => el.textContent.includes('TPCF')", arg=metrics,
-                           polling="raf", timeout=120_000)
+    page.wait_for_function(
+        "el => el.textContent.includes('TPCF')",
+        arg=metrics,
+        polling="raf",
+        timeout=120_000,
+    )
     metrics_s = time.perf_counter() - start
     shown = count.evaluate("el => el.textContent")
-    return {"expected_sources": expected, "shown": shown.strip(),
-            "grid_s": round(grid_s, 3), "grid_and_metrics_s": round(metrics_s, 3)}
+    return {
+        "expected_sources": expected,
+        "shown": shown.strip(),
+        "grid_s": round(grid_s, 3),
+        "grid_and_metrics_s": round(metrics_s, 3),
+    }
 
 
 # ------------------------------------------------------------------ server side
@@ -341,9 +399,13 @@ def measure_server_side(store, box_target: int) -> dict:
     start = time.perf_counter()
     selection_scores(data.embeddings, rows, clusters=data.table["cluster"].to_numpy())
     metrics_s = time.perf_counter() - start
-    return {"map_load_and_kdtree_s": round(load_s, 2), "box_resolve_ms": round(box_ms, 1),
-            "box_sources": int(len(rows)), "nearest_ms": round(nearest_ms, 2),
-            "metrics_s": round(metrics_s, 2)}, data
+    return {
+        "map_load_and_kdtree_s": round(load_s, 2),
+        "box_resolve_ms": round(box_ms, 1),
+        "box_sources": int(len(rows)),
+        "nearest_ms": round(nearest_ms, 2),
+        "metrics_s": round(metrics_s, 2),
+    }, data
 
 
 def run(args: argparse.Namespace) -> Path:
@@ -359,8 +421,11 @@ def run(args: argparse.Namespace) -> Path:
         root = temp / "store"
     try:
         build_s = None
-        if is_store(root) and Store.open(root).n_sources == args.n and \
-                Store.open(root).current_version:
+        if (
+            is_store(root)
+            and Store.open(root).n_sources == args.n
+            and Store.open(root).current_version
+        ):
             store = Store.open(root)
         else:
             start = time.perf_counter()
@@ -382,14 +447,20 @@ def run(args: argparse.Namespace) -> Path:
                 process.kill()
             out.close()
         results = {
-            "n_sources": store.n_sources, "cutout_size": store.cutout_size,
-            "store_build_s": build_s, "server_start_to_http_200_s": round(start_s, 1),
-            "server_rss_mib": round(rss, 1), **browser, "server_side": server_side,
+            "n_sources": store.n_sources,
+            "cutout_size": store.cutout_size,
+            "store_build_s": build_s,
+            "server_start_to_http_200_s": round(start_s, 1),
+            "server_rss_mib": round(rss, 1),
+            **browser,
+            "server_side": server_side,
             "note": "synthetic map/embeddings; cutouts a repeated set of 256; "
-                    f"browser: headless {CHROMIUM} on this machine's CPU cores",
+            f"browser: headless {CHROMIUM} on this machine's CPU cores",
         }
         log.info("results: %s", json.dumps(results, indent=1))
-        return write_result("ui", results, args.out, device=f"cpu ({os.cpu_count()} cores)")
+        return write_result(
+            "ui", results, args.out, device=f"cpu ({os.cpu_count()} cores)"
+        )
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)

@@ -19,16 +19,29 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", help="store directory")
-    parser.add_argument("--version", default=None,
-                        help="embedding version shown first (default: the current one)")
+    parser.add_argument(
+        "--version",
+        default=None,
+        help="embedding version shown first (default: the current one)",
+    )
     parser.add_argument("--port", type=int, default=5006, help="port (0 = any free)")
-    parser.add_argument("--address", default="127.0.0.1",
-                        help="address to bind (0.0.0.0 for every interface)")
-    parser.add_argument("--allow-origin", action="append", default=[],
-                        help="extra websocket origin host[:port] allowed to connect")
+    parser.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to bind (0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        help="extra websocket origin host[:port] allowed to connect",
+    )
     parser.add_argument("--show", action="store_true", help="open a browser tab")
-    parser.add_argument("--no-warmup", action="store_true",
-                        help="skip compiling the datashader kernels at start")
+    parser.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="skip compiling the datashader kernels at start",
+    )
 
 
 def warm_up(store, version: str) -> float:
@@ -62,18 +75,24 @@ def warm_up(store, version: str) -> float:
             x_half = float(np.ptp(x)) * zoom / 2 + 1e-6
             y_half = float(np.ptp(y)) * zoom / 2 + 1e-6
             x_mid, y_mid = float(np.median(x)), float(np.median(y))
-            image = rasterize(points, aggregator=aggregator, dynamic=False,
-                              width=FRAME_WIDTH, height=FRAME_HEIGHT,
-                              x_range=(x_mid - x_half, x_mid + x_half),
-                              y_range=(y_mid - y_half, y_mid + y_half))
+            image = rasterize(
+                points,
+                aggregator=aggregator,
+                dynamic=False,
+                width=FRAME_WIDTH,
+                height=FRAME_HEIGHT,
+                x_range=(x_mid - x_half, x_mid + x_half),
+                y_range=(y_mid - y_half, y_mid + y_half),
+            )
             dynspread(image, threshold=0.6, max_px=3, dynamic=False)
     data.nearest(float(x[0]), float(y[0]), 1.0)
     # the first selection would otherwise pay for importing scikit-learn
     from explorer.app.scores import selection_scores
 
     clusters = data.table["cluster"].to_numpy() if "cluster" in data.table else None
-    selection_scores(data.embeddings, np.arange(min(data.n, 200)), clusters=clusters,
-                     max_rest=2000)
+    selection_scores(
+        data.embeddings, np.arange(min(data.n, 200)), clusters=clusters, max_rest=2000
+    )
     return time.perf_counter() - start
 
 
@@ -89,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         msg = f"store {store.root} has no embedding version yet (run `latentsky embed`)"
         raise StoreError(msg)
     if version not in store.versions:
-        msg = f"store {store.root} has no version {version!r} (versions: {store.versions})"
+        have = ", ".join(store.versions)
+        msg = f"store {store.root} has no version {version!r} (versions: {have})"
         raise StoreError(msg)
     os.environ["LATENTSKY_STORE"] = str(store.root)
     os.environ["LATENTSKY_VERSION"] = version if args.version else ""
@@ -109,9 +129,15 @@ def run(args: argparse.Namespace) -> int:
 
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", *args.allow_origin]
     server = pn.serve(
-        {"/": session}, port=args.port, address=args.address, show=False, start=False,
-        title="latentsky", websocket_origin=origins if args.port else "*",
-        check_unused_sessions=5000, unused_session_lifetime=15000,
+        {"/": session},
+        port=args.port,
+        address=args.address,
+        show=False,
+        start=False,
+        title="latentsky",
+        websocket_origin=origins if args.port else "*",
+        check_unused_sessions=5000,
+        unused_session_lifetime=15000,
     )
     port = server.port
     url = f"http://{args.address}:{port}/"

@@ -34,16 +34,32 @@ VERSION = "v1"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", default="demo_store", help="store directory to build/use")
-    parser.add_argument("--n", type=int, default=20000, help="sources in the demo survey")
+    parser.add_argument(
+        "--store", default="demo_store", help="store directory to build/use"
+    )
+    parser.add_argument(
+        "--n", type=int, default=20000, help="sources in the demo survey"
+    )
     parser.add_argument("--port", type=int, default=5006, help="dashboard port")
-    parser.add_argument("--train", action="store_true",
-                        help="train the encoder here instead of using the shipped one")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs with --train (default: as the shipped checkpoint)")
-    parser.add_argument("--device", default="auto", help="auto (cuda > cpu), cpu or cuda")
-    parser.add_argument("--no-serve", action="store_true",
-                        help="stop after embedding (print the serve command)")
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="train the encoder here instead of using the shipped one",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs with --train (default: as the shipped checkpoint)",
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto (cuda > cpu), cpu or cuda"
+    )
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="stop after embedding (print the serve command)",
+    )
 
 
 def _build_store(store: Path, n: int) -> None:
@@ -69,7 +85,9 @@ def _train(store: Path, epochs: int | None, device: str) -> Path:
     record = json.loads(DEMO_RECORD.read_text()) if DEMO_RECORD.exists() else {}
     config = TrainConfig.from_dict(record.get("config", {})).replace(epochs=epochs)
     out = store.parent / f"{store.name}-encoder.pt"
-    log.info("step 2/4: training %s (%d epochs) -> %s", config.method, config.epochs, out)
+    log.info(
+        "step 2/4: training %s (%d epochs) -> %s", config.method, config.epochs, out
+    )
     train(store, out, config, device=device, resume=True)
     return out
 
@@ -103,12 +121,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         from models.embed import embed_store
 
-        log.info("step 3/4: embedding %d sources as version %s", store.n_sources, VERSION)
+        log.info(
+            "step 3/4: embedding %d sources as version %s", store.n_sources, VERSION
+        )
         embed_store(store, checkpoint, VERSION, device=args.device)
 
     command = ["latentsky", "serve", str(store_path), "--port", str(args.port)]
-    serve_available = (Path(__file__).resolve().parents[2] / "explorer" / "commands"
-                       / "serve.py").exists()
+    serve_available = (
+        Path(__file__).resolve().parents[2] / "explorer" / "commands" / "serve.py"
+    ).exists()
     if args.no_serve or not serve_available:
         print("next: " + " ".join(command))
         return 0

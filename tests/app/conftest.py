@@ -18,8 +18,14 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SERVER_START_TIMEOUT_S = 90
 
@@ -60,6 +66,15 @@ def analysed_store_copy(analysed_store: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="module")
+def two_version_store(analysed_store: Path, tmp_path_factory) -> Path:
+    """A copy of the analysed store with a second version ``v2`` (current)."""
+    root = tmp_path_factory.mktemp("two") / "store"
+    shutil.copytree(analysed_store, root)
+    add_pca_version(root, "v2", n_components=8)
+    return root
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -77,7 +92,8 @@ class Server:
         latentsky = Path(sys.executable).with_name("latentsky")
         self.process = subprocess.Popen(
             [str(latentsky), "serve", str(store), "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self._wait(log_path)
 
@@ -110,7 +126,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def served_store(analysed_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def served_store(
+    analysed_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A writable copy of the analysed store for one browser-test module."""
     root = tmp_path_factory.mktemp("served") / "store"
     shutil.copytree(analysed_store, root)
@@ -133,8 +151,11 @@ def browser_type_launch_args(browser_type_launch_args):
     """Launch Debian chromium (playwright cannot download browsers here)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": CHROMIUM_ARGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,13 @@ from explorer.app.scores import selection_scores
 
 def blobs():
     rng = np.random.default_rng(0)
-    X = np.concatenate([rng.normal(0, 0.1, (30, 4)), rng.normal(3, 0.1, (40, 4)),
-                        rng.normal(-3, 0.1, (30, 4))]).astype(np.float32)
+    X = np.concatenate(
+        [
+            rng.normal(0, 0.1, (30, 4)),
+            rng.normal(3, 0.1, (40, 4)),
+            rng.normal(-3, 0.1, (30, 4)),
+        ]
+    ).astype(np.float32)
     clusters = np.repeat([0, 1, 2], [30, 40, 30])
     return X, clusters
 
@@ -24,11 +29,14 @@ def test_selection_vs_rest_and_within_match_sklearn():
     labels = np.isin(np.arange(100), rows).astype(int)
     assert result["n"] == 70 and not result["sampled"]
     assert result["vs_rest"]["davies_bouldin"].value == pytest.approx(
-        davies_bouldin_score(X, labels), rel=1e-5)
+        davies_bouldin_score(X, labels), rel=1e-5
+    )
     assert result["vs_rest"]["silhouette"].value == pytest.approx(
-        silhouette_score(X, labels), rel=1e-5)
+        silhouette_score(X, labels), rel=1e-5
+    )
     assert result["within"]["davies_bouldin"].value == pytest.approx(
-        davies_bouldin_score(X[rows], clusters[rows]), rel=1e-5)
+        davies_bouldin_score(X[rows], clusters[rows]), rel=1e-5
+    )
     assert result["within"]["davies_bouldin"].n_clusters == 2
     assert np.isfinite(result["tpcf"].score) and len(result["tpcf"].xi) > 0
 

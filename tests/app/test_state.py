@@ -23,14 +23,32 @@ def test_points_in_polygon_square_and_concave_hand_checked():
     y = np.array([1.0, 1.0, 0.5, 1.5, 0.5, 1.0])
     square = [(0, 0), (2, 0), (2, 2), (0, 2)]
     assert mapdata.points_in_polygon(x, y, square).tolist() == [
-        True, False, True, True, True, False]
+        True,
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
     # an L shape: the square minus its upper-right quarter (1..2, 1..2)
     ell = [(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)]
     assert mapdata.points_in_polygon(x, y, ell).tolist() == [
-        False, False, True, False, True, False]
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
     # same polygon, clockwise
     assert mapdata.points_in_polygon(x, y, ell[::-1]).tolist() == [
-        False, False, True, False, True, False]
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_points_in_polygon_rejects_degenerate_polygons():
@@ -42,7 +60,10 @@ def test_points_in_box_accepts_reversed_corners():
     x = np.array([0.0, 1.0, 2.0])
     y = np.array([0.0, 1.0, 2.0])
     assert mapdata.points_in_box(x, y, (1.5, 1.5, 0.5, 0.5)).tolist() == [
-        False, True, False]
+        False,
+        True,
+        False,
+    ]
 
 
 def test_page_slice():
@@ -76,7 +97,9 @@ def test_box_selection_matches_brute_force(state):
     x0, x1 = np.percentile(data.x, [20, 70])
     y0, y1 = np.percentile(data.y, [10, 60])
     ids = state.select_box((x1, y1, x0, y0))
-    expected = data.ids[(data.x >= x0) & (data.x <= x1) & (data.y >= y0) & (data.y <= y1)]
+    expected = data.ids[
+        (data.x >= x0) & (data.x <= x1) & (data.y >= y0) & (data.y <= y1)
+    ]
     assert sorted(ids.tolist()) == sorted(expected.tolist()) and len(ids) > 0
     assert state.selection_geometry["kind"] == "box"
     assert state.page == 0
@@ -181,8 +204,11 @@ def test_url_round_trip(analysed_store):
     assert query["color"] == "anomaly_score" and query["version"] == "v1"
     b = AppState(store)
     b.apply_url_query(query)
-    assert (b.version, b.color_field, b.view) == ("v1", "anomaly_score",
-                                                  [-1.5, 2.25, 0.0, 3.0])
+    assert (b.version, b.color_field, b.view) == (
+        "v1",
+        "anomaly_score",
+        [-1.5, 2.25, 0.0, 3.0],
+    )
     c = AppState(store)
     c.apply_url_query({"color": "no_such_field", "view": "[1, 2]", "version": "v9"})
     assert (c.color_field, c.view, c.version) == ("count", None, "v1")

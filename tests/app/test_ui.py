@@ -34,14 +34,13 @@ def source_pixels(page, plot) -> list[tuple[float, float]]:
         red, green, blue = (image[..., i].astype(int) for i in range(3))
         width = image.shape[1]
         lit = (red > 110) & (red > blue + 60)
-        lit[:, int(width * 0.75):] = False  # the colour bar
+        lit[:, int(width * 0.75) :] = False  # the colour bar
         lit[:30] = False  # the title
         ys, xs = np.nonzero(lit)
         if len(xs) > 20:
             scale = box["width"] / width
             order = np.argsort(np.hypot(xs - xs.mean(), ys - ys.mean()))
-            return [(box["x"] + xs[i] * scale, box["y"] + ys[i] * scale)
-                    for i in order]
+            return [(box["x"] + xs[i] * scale, box["y"] + ys[i] * scale) for i in order]
         page.wait_for_timeout(250)
     raise AssertionError("no sources drawn on the map")
 
@@ -135,24 +134,57 @@ def test_similar_panel_fills_after_clicks(page, server):
     expect(header).to_contain_text(f"source {clicked}", timeout=TIMEOUT_MS)
 
 
+def test_url_state_and_anomaly_review(page, server, served_store):
+    view = "[-50.0,50.0,-40.0,40.0]"
+    open_app(page, f"{server.url}?color=anomaly_score&view={view}")
+    values = page.locator("select").evaluate_all("els => els.map(e => e.value)")
+    assert "anomaly_score" in values and "v1" in values
+    plot = page.locator(".bk-Canvas").first
+    box = plot.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -240)
+    page.wait_for_function(
+        "v => location.search.includes('view=') && !location.search.includes(v)",
+        arg="-50.0%2C",
+        timeout=TIMEOUT_MS,
+    )
+    assert "color=anomaly_score" in page.evaluate("location.search")
+    # the review queue: mark the most anomalous source interesting
+    open_tab(page, "Anomalies")
+    first = page.locator(".anomaly-grid figure.tile").first
+    first.wait_for(timeout=TIMEOUT_MS)
+    source_id = int(first.get_attribute("data-id"))
+    first.locator(".act-★").click()
+    expect(text_of(page, "anomaly-status")).to_contain_text("reviewed 1 of top")
+    from explorer.annotations import Annotations
+
+    tags = Annotations(served_store / "annotations.sqlite").tag_of([source_id])
+    assert tags.iat[0] == "interesting"
+
+
 def test_saved_cluster_persists_after_restart(page, server, served_store, start_server):
     # last test of the module: it stops the module's server
     plot = open_app(page, server.url)
     source_pixels(page, plot)
     box_select(page, plot)
     page.locator(".selection-grid figure.tile").first.wait_for(timeout=TIMEOUT_MS)
-    n_selected = int(text_of(page, "selection-count").text_content().split()[0]
-                     .replace(",", ""))
+    n_selected = int(
+        text_of(page, "selection-count").text_content().split()[0].replace(",", "")
+    )
     open_tab(page, "Clusters")
     page.get_by_placeholder("e.g. rings").fill("central blob")
     page.get_by_placeholder("what these sources are").fill("from the browser test")
     page.get_by_role("button", name="Save selection as cluster").click()
-    page.locator(".cluster-list").get_by_text("central blob").wait_for(timeout=TIMEOUT_MS)
+    page.locator(".cluster-list").get_by_text("central blob").wait_for(
+        timeout=TIMEOUT_MS
+    )
     server.stop()
     from explorer.annotations import Annotations
 
-    assert len(Annotations(served_store / "annotations.sqlite").members(
-        "central blob")) == n_selected
+    assert (
+        len(Annotations(served_store / "annotations.sqlite").members("central blob"))
+        == n_selected
+    )
 
     second = start_server(served_store)
     open_app(page, second.url)

@@ -32,11 +32,17 @@ def test_parse_accepts_matching_cube_and_fills_nan():
 
 
 def test_parse_single_band_image():
-    assert parse_fits_cutout(fits_bytes(np.ones((8, 8))), ["r"], 8).shape == (1, 1, 8, 8)
+    assert parse_fits_cutout(fits_bytes(np.ones((8, 8))), ["r"], 8).shape == (
+        1,
+        1,
+        8,
+        8,
+    )
 
 
-@pytest.mark.parametrize(("shape", "bands"), [((3, 16, 16), BANDS), ((2, 8, 8), BANDS),
-                                              ((8, 8), BANDS)])
+@pytest.mark.parametrize(
+    ("shape", "bands"), [((3, 16, 16), BANDS), ((2, 8, 8), BANDS), ((8, 8), BANDS)]
+)
 def test_parse_rejects_shape_mismatch(shape, bands):
     with pytest.raises(DataError, match=r"needs \(3, 8, 8\).*g, r, z"):
         parse_fits_cutout(fits_bytes(np.ones(shape)), bands, 8, "x.fits")

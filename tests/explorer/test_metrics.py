@@ -98,3 +98,16 @@ def test_selection_metrics_modes():
     assert both["mode"] == "clusters"
     assert both["davies_bouldin"].n == 100
     assert np.isfinite(both["tpcf"].score)
+
+
+def test_davies_bouldin_equals_scikit_learn():
+    from sklearn.metrics import davies_bouldin_score
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 6)).astype(np.float32)
+    labels = rng.integers(0, 5, 500) * 3 + 7
+    X += labels[:, None] * 0.3
+    ours = metrics.davies_bouldin(X, labels).value
+    assert ours == pytest.approx(
+        davies_bouldin_score(X.astype(np.float64), labels), rel=1e-9
+    )

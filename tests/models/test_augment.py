@@ -13,7 +13,9 @@ from models.config import TrainConfig  # noqa: E402
 
 
 def _batch(n: int = 4, bands: int = 3, size: int = 16, seed: int = 0) -> torch.Tensor:
-    return torch.randn(n, bands, size, size, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(
+        n, bands, size, size, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _gen(seed: int = 1) -> torch.Generator:
@@ -23,7 +25,9 @@ def _gen(seed: int = 1) -> torch.Generator:
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_rotation_by_multiples_of_90_equals_rot90(k):
     x = _batch()
-    assert torch.allclose(A.rotate(x, 90 * k), torch.rot90(x, k, dims=(-2, -1)), atol=1e-5)
+    assert torch.allclose(
+        A.rotate(x, 90 * k), torch.rot90(x, k, dims=(-2, -1)), atol=1e-5
+    )
 
 
 def test_rotation_by_arbitrary_angle_turns_a_point():
@@ -85,7 +89,13 @@ def test_shift_translates_by_whole_pixels():
         {"scale": (0.5, 0.9)},
         {"aspect": 0.3},
         {"translate": 0.1},
-        {"scale": (0.4, 0.8), "rotate": True, "flip": True, "shear": 0.2, "translate": 0.1},
+        {
+            "scale": (0.4, 0.8),
+            "rotate": True,
+            "flip": True,
+            "shear": 0.2,
+            "translate": 0.1,
+        },
     ],
 )
 def test_random_affine_shapes_dtype_determinism(kwargs):
@@ -119,7 +129,9 @@ def test_random_resized_crop_shapes_and_determinism():
     x = _batch(size=32)
     y = A.random_resized_crop(x, 8, scale=(0.3, 0.7), generator=_gen(3))
     assert y.shape == (4, 3, 8, 8) and y.dtype == torch.float32
-    assert torch.equal(y, A.random_resized_crop(x, 8, scale=(0.3, 0.7), generator=_gen(3)))
+    assert torch.equal(
+        y, A.random_resized_crop(x, 8, scale=(0.3, 0.7), generator=_gen(3))
+    )
     # a whole-image "crop" is the plain resize
     full = A.random_resized_crop(x, 32, scale=(1.0, 1.0), aspect=0.0, generator=_gen())
     assert torch.allclose(full, x, atol=1e-5)

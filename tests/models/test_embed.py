@@ -1,4 +1,4 @@
-"""Tests of models.embed and checkpoint checks: versions, normalisation, clear errors."""
+"""Tests of models.embed and the checkpoint checks: versions, norms, clear errors."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from models.embed import embed_arrays, embed_store  # noqa: E402
 @pytest.mark.slow
 def test_embed_writes_normalised_version_with_config(small_store_copy, tiny_checkpoint):
     store = Store.open(small_store_copy)
-    path = embed_store(store, tiny_checkpoint, "v1", device="cpu", batch_size=96,
-                       analyse=False)
+    path = embed_store(
+        store, tiny_checkpoint, "v1", device="cpu", batch_size=96, analyse=False
+    )
     store.reload()
     assert path == store.version_dir("v1") and store.current_version == "v1"
     emb = store.embeddings("v1")
@@ -31,7 +32,10 @@ def test_embed_writes_normalised_version_with_config(small_store_copy, tiny_chec
     config = store.version_config("v1")
     import hashlib
 
-    assert config["checkpoint_sha256"] == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
+    assert (
+        config["checkpoint_sha256"]
+        == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
+    )
     assert config["embedding_dim"] == 32 and config["device"] == "cpu"
     assert config["training_config"]["width"] == 4 and "created" in config
     assert store.version_info("v1")["embedding_dim"] == 32
@@ -58,7 +62,9 @@ def test_embed_arrays_single_cutout_and_bad_shapes(small_survey, tiny_checkpoint
 def _two_band_store(root: Path) -> Path:
     rng = np.random.default_rng(0)
     with Store.build(root, ["u", "i"], 32) as builder:
-        cat = pd.DataFrame({"id": np.arange(10), "ra": np.ones(10), "dec": np.zeros(10)})
+        cat = pd.DataFrame(
+            {"id": np.arange(10), "ra": np.ones(10), "dec": np.zeros(10)}
+        )
         builder.append(rng.normal(size=(10, 2, 32, 32)).astype(np.float32), cat)
     return root
 
@@ -81,7 +87,9 @@ def test_architecture_mismatch_is_named(tmp_path, tiny_checkpoint, small_store):
         embed_arrays(wrong, np.zeros((1, 3, 32, 32), np.float32))
 
 
-@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04junk"])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a checkpoint at all", b"PK\x03\x04junk"]
+)
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path, content):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(content)

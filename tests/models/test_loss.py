@@ -63,8 +63,10 @@ def test_byol_loss_matches_reference():
     p1, p2, t1, t2 = (torch.randn(6, 5, generator=gen) for _ in range(4))
 
     def ref(p, t):
-        return sum(2 - 2 * float(p[i] @ t[i] / (p[i].norm() * t[i].norm()))
-                   for i in range(len(p))) / len(p)
+        return sum(
+            2 - 2 * float(p[i] @ t[i] / (p[i].norm() * t[i].norm()))
+            for i in range(len(p))
+        ) / len(p)
 
     expected = ref(p1, t2) + ref(p2, t1)
     assert expected > 0.5  # random vectors: far from the aligned optimum

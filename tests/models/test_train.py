@@ -40,17 +40,31 @@ def test_resolve_device_auto_is_cpu_without_cuda():
 def test_training_lowers_loss_and_writes_safe_checkpoint(small_store, tmp_path, method):
     out = tmp_path / "ckpt.pt"
     events = []
-    result = train(small_store, out, tiny_config(method=method, epochs=3, lr=3e-3),
-                   device="cpu", progress=events.append)
+    result = train(
+        small_store,
+        out,
+        tiny_config(method=method, epochs=3, lr=3e-3),
+        device="cpu",
+        progress=events.append,
+    )
     losses = [e["loss"] for e in result["history"]]
     assert len(losses) == 3 and all(np.isfinite(losses))
     assert losses[-1] < losses[0]
     state = torch.load(out, weights_only=True)  # plain data only
     assert state["epoch"] == 3 and state["config"]["method"] == method
-    assert state["config"]["bands"] == ["g", "r", "z"] and state["config"]["cutout_size"] == 32
+    assert (
+        state["config"]["bands"] == ["g", "r", "z"]
+        and state["config"]["cutout_size"] == 32
+    )
     assert ("target" in state) == (method == "byol")
-    assert events and {"phase", "epoch", "fraction", "loss", "images_per_s", "eta_s"} <= set(
-        events[-1])
+    assert events and {
+        "phase",
+        "epoch",
+        "fraction",
+        "loss",
+        "images_per_s",
+        "eta_s",
+    } <= set(events[-1])
     assert events[-1]["fraction"] == pytest.approx(1.0)
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporaries left
 
@@ -81,8 +95,14 @@ def test_interrupt_mid_epoch_keeps_last_good_checkpoint(small_store, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(small_store, out, tiny_config(epochs=3), device="cpu", resume=True,
-              progress=interrupt)
+        train(
+            small_store,
+            out,
+            tiny_config(epochs=3),
+            device="cpu",
+            resume=True,
+            progress=interrupt,
+        )
     assert out.read_bytes() == before
     assert load_checkpoint(out)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
@@ -107,8 +127,11 @@ def test_non_finite_losses_are_skipped_then_abort(small_store, tmp_path, monkeyp
     for p in state["model"].values():
         assert torch.isfinite(p.float()).all()
 
-    monkeypatch.setattr(train_module, "nt_xent",
-                        lambda z1, z2, temperature: real(z1, z2, temperature) * float("inf"))
+    monkeypatch.setattr(
+        train_module,
+        "nt_xent",
+        lambda z1, z2, temperature: real(z1, z2, temperature) * float("inf"),
+    )
     bad = tmp_path / "bad.pt"
     with pytest.raises(TrainingError, match="non-finite"):
         train(small_store, bad, tiny_config(epochs=1, max_bad_steps=3), device="cpu")
@@ -138,15 +161,55 @@ def test_cli_train_then_embed(small_store_copy, tmp_path):
     from explorer.store import Store
 
     out = tmp_path / "cli.pt"
-    assert main(["train", str(small_store_copy), "--out", str(out), "--epochs", "1",
-                 "--width", "4", "--layers", "1,1,1,1", "--crop", "16", "--batch-size",
-                 "64", "--workers", "0", "--threads", "1", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(small_store_copy),
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--width",
+                "4",
+                "--layers",
+                "1,1,1,1",
+                "--crop",
+                "16",
+                "--batch-size",
+                "64",
+                "--workers",
+                "0",
+                "--threads",
+                "1",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     config = load_checkpoint(out)["config"]
     assert (config["width"], config["crop"], config["layers"]) == (4, 16, [1, 1, 1, 1])
-    assert main(["embed", str(small_store_copy), "--checkpoint", str(out), "--version",
-                 "cli", "--device", "cpu", "--no-analysis"]) == 0
+    assert (
+        main(
+            [
+                "embed",
+                str(small_store_copy),
+                "--checkpoint",
+                str(out),
+                "--version",
+                "cli",
+                "--device",
+                "cpu",
+                "--no-analysis",
+            ]
+        )
+        == 0
+    )
     store = Store.open(small_store_copy)
     assert store.current_version == "cli"
     assert store.embeddings("cli").shape == (store.n_sources, 32)
-    assert main(["train", str(small_store_copy), "--out", str(out), "--temperature",
-                 "-1"]) == 2
+    assert (
+        main(["train", str(small_store_copy), "--out", str(out), "--temperature", "-1"])
+        == 2
+    )

@@ -32,21 +32,32 @@ class AnomalyView(pn.viewable.Viewer):
 
         self._notes = Annotations.of_store(state.store)
         self._toggle = pn.widgets.Toggle.from_param(
-            state.param.show_anomalies, name="Highlight top-k on the map", width=210,
-            button_type="danger")
-        self._k = pn.widgets.IntSlider.from_param(state.param.anomaly_k, name="k",
-                                                  start=1, end=5000, width=200)
-        self._progress = pn.indicators.Progress(value=0, max=1, width=200,
-                                                bar_color="success")
+            state.param.show_anomalies,
+            label="Highlight top-k on the map",
+            width=210,
+            color="danger",
+        )
+        self._k = pn.widgets.IntSlider.from_param(
+            state.param.anomaly_k, label="k", start=1, end=5000, width=200
+        )
+        self._progress = pn.indicators.Progress(
+            value=0, max=1, width=200, bar_color="success"
+        )
         self._status = pn.pane.HTML("", css_classes=["anomaly-status"])
-        self._prev = pn.widgets.Button(name="◀", width=40)
-        self._next = pn.widgets.Button(name="▶", width=40)
+        self._prev = pn.widgets.Button(label="◀", width=40)
+        self._next = pn.widgets.Button(label="▶", width=40)
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(+1))
-        self._gallery = CutoutGallery(on_action=self._on_action, tile=TILE,
-                                      actions=list(ACTIONS), css_classes=["anomaly-grid"],
-                                      empty_text="This version has no anomaly scores.")
-        state.param.watch(lambda *_: self._render(), ["anomaly_k", "version", "stretch"])
+        self._gallery = CutoutGallery(
+            on_action=self._on_action,
+            tile=TILE,
+            actions=list(ACTIONS),
+            css_classes=["anomaly-grid"],
+            empty_text="This version has no anomaly scores.",
+        )
+        state.param.watch(
+            lambda *_: self._render(), ["anomaly_k", "version", "stretch"]
+        )
         self.param.watch(lambda *_: self._render(), ["page"])
         self._render()
 
@@ -81,7 +92,8 @@ class AnomalyView(pn.viewable.Viewer):
         n_interesting = int((tags == "interesting").sum()) if tags is not None else 0
         self._status.object = (
             f"reviewed <b>{reviewed}</b> of top {len(ids):,} · {n_interesting} "
-            f"interesting · page {sl.start // PER_PAGE + 1} / {n_pages}")
+            f"interesting · page {sl.start // PER_PAGE + 1} / {n_pages}"
+        )
         if len(page_ids) == 0:
             self._gallery.items = []
             return
@@ -96,8 +108,11 @@ class AnomalyView(pn.viewable.Viewer):
             pn.Row(self._toggle, self._k),
             pn.Row(self._progress, self._prev, self._next),
             self._status,
-            pn.pane.HTML("<small>★ interesting · ✕ boring (click again to undo) · "
-                         "click an image for similar ones</small>"),
+            pn.pane.HTML(
+                "<small>★ interesting · ✕ boring (click again to undo) · "
+                "click an image for similar ones</small>"
+            ),
             self._gallery,
-            name="Anomalies", sizing_mode="stretch_width",
+            name="Anomalies",
+            sizing_mode="stretch_width",
         )

@@ -38,26 +38,36 @@ class ClustersView(pn.viewable.Viewer):
         from explorer.annotations import Annotations
 
         self._notes = Annotations.of_store(state.store)
-        self._name = pn.widgets.TextInput(name="Cluster name", placeholder="e.g. rings",
-                                          width=180)
-        self._note = pn.widgets.TextAreaInput(name="Note", height=60, width=260,
-                                              placeholder="what these sources are")
-        self._save = pn.widgets.Button(name="Save selection as cluster",
-                                       button_type="primary", width=200)
+        self._name = pn.widgets.TextInput(
+            label="Cluster name", placeholder="e.g. rings", width=180
+        )
+        self._note = pn.widgets.TextAreaInput(
+            label="Note", height=60, width=260, placeholder="what these sources are"
+        )
+        self._save = pn.widgets.Button(
+            label="Save selection as cluster", color="primary", width=200
+        )
         self._save.on_click(self._on_save)
-        self._table = pn.pane.HTML("", sizing_mode="stretch_width",
-                                   css_classes=["cluster-list"])
-        self._choice = pn.widgets.Select(name="Cluster", options=[], width=180)
-        self._show = pn.widgets.Toggle(name="Show on map", width=110)
-        self._select = pn.widgets.Button(name="Select members", width=120)
-        self._new_name = pn.widgets.TextInput(name="New name", width=140)
-        self._rename = pn.widgets.Button(name="Rename", width=80)
-        self._delete = pn.widgets.Button(name="Delete", button_type="danger", width=80)
-        self._format = pn.widgets.Select(name="Format", options=list(EXPORT_SUFFIX),
-                                         width=100)
+        self._table = pn.pane.HTML(
+            "", sizing_mode="stretch_width", css_classes=["cluster-list"]
+        )
+        self._choice = pn.widgets.Select(label="Cluster", options=[], width=180)
+        self._show = pn.widgets.Toggle(label="Show on map", width=110)
+        self._select = pn.widgets.Button(label="Select members", width=120)
+        self._new_name = pn.widgets.TextInput(label="New name", width=140)
+        self._rename = pn.widgets.Button(label="Rename", width=80)
+        self._delete = pn.widgets.Button(label="Delete", color="danger", width=80)
+        self._format = pn.widgets.Select(
+            label="Format", options=list(EXPORT_SUFFIX), width=100
+        )
         self._download = pn.widgets.FileDownload(
-            callback=self._export, filename="cluster.csv", label="Export",
-            button_type="success", width=120, embed=False)
+            callback=self._export,
+            filename="cluster.csv",
+            label="Export",
+            color="success",
+            width=120,
+            embed=False,
+        )
         self._show.param.watch(self._on_show, "value")
         self._choice.param.watch(self._on_choice, "value")
         self._format.param.watch(lambda *_: self._update_filename(), "value")
@@ -78,13 +88,15 @@ class ClustersView(pn.viewable.Viewer):
             state.notify("warning", "Select sources on the map (box or lasso) first.")
             return
         try:
-            self._notes.save_cluster(name, state.selection_ids, note=self._note.value,
-                                     version=state.version)
+            self._notes.save_cluster(
+                name, state.selection_ids, note=self._note.value, version=state.version
+            )
         except Exception as exc:
             state.notify("error", f"Cannot save cluster {name!r}: {exc}")
             return
-        state.notify("info", f"Saved cluster {name!r} with "
-                             f"{len(state.selection_ids):,} sources.")
+        state.notify(
+            "info", f"Saved cluster {name!r} with {len(state.selection_ids):,} sources."
+        )
         self._name.value = ""
         self._note.value = ""
         state.param.trigger("clusters_changed")
@@ -146,8 +158,13 @@ class ClustersView(pn.viewable.Viewer):
             self.state.notify("warning", "Choose a cluster to export.")
             return None
         try:
-            data = export_bytes(self.state.store, self._notes, name, self._format.value,
-                                self.state.version)
+            data = export_bytes(
+                self.state.store,
+                self._notes,
+                name,
+                self._format.value,
+                self.state.version,
+            )
         except Exception as exc:
             self.state.notify("error", f"Export of {name!r} failed: {exc}")
             return None
@@ -173,17 +190,20 @@ class ClustersView(pn.viewable.Viewer):
             )
             self._table.object = (
                 "<table style='font-size:12px;width:100%'><tr><th>name</th><th>n</th>"
-                f"<th>note</th><th>version</th></tr>{body}</table>")
+                f"<th>note</th><th>version</th></tr>{body}</table>"
+            )
         self._update_filename()
 
     def __panel__(self):
         return pn.Column(
             pn.pane.HTML("<b>Save the current selection</b>"),
-            pn.Row(self._name, self._save), self._note,
+            pn.Row(self._name, self._save),
+            self._note,
             pn.layout.Divider(),
             self._table,
             pn.Row(self._choice, self._show, self._select),
             pn.Row(self._new_name, self._rename, self._delete),
             pn.Row(self._format, self._download),
-            name="Clusters", sizing_mode="stretch_width",
+            name="Clusters",
+            sizing_mode="stretch_width",
         )

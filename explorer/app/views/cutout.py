@@ -22,7 +22,9 @@ def describe(state: AppState, source_id: int) -> str:
     table = data.table
     parts = [f"<b>id {source_id}</b>"]
     if "ra" in table and "dec" in table:
-        parts.append(f"RA {table['ra'].iat[row]:.5f}°  Dec {table['dec'].iat[row]:+.5f}°")
+        parts.append(
+            f"RA {table['ra'].iat[row]:.5f}°  Dec {table['dec'].iat[row]:+.5f}°"
+        )
     if "anomaly_score" in table:
         score = table["anomaly_score"].iat[row]
         rank = table["anomaly_rank"].iat[row] if "anomaly_rank" in table else None
@@ -42,11 +44,20 @@ class CutoutView(pn.viewable.Viewer):
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        self._image = pn.pane.PNG(None, width=SIZE, height=SIZE, margin=(5, 5),
-                                  css_classes=["hover-cutout"], name="hover-cutout")
-        self._caption = pn.pane.HTML("Hover over the map to see a source.",
-                                     css_classes=["hover-caption"], width=225,
-                                     styles={"font-size": "12px"})
+        self._image = pn.pane.PNG(
+            None,
+            width=SIZE,
+            height=SIZE,
+            margin=(5, 5),
+            css_classes=["hover-cutout"],
+            name="hover-cutout",
+        )
+        self._caption = pn.pane.HTML(
+            "Hover over the map to see a source.",
+            css_classes=["hover-caption"],
+            width=215,
+            styles={"font-size": "12px"},
+        )
         self.state.param.watch(self._update, ["hovered_id", "stretch", "version"])
 
     def _update(self, *_) -> None:
@@ -55,12 +66,15 @@ class CutoutView(pn.viewable.Viewer):
             self._image.object = None
             return
         try:
-            self._image.object = self.state.images.png(source_id, self.state.stretch, SIZE)
+            self._image.object = self.state.images.png(
+                source_id, self.state.stretch, SIZE
+            )
             self._caption.object = describe(self.state, source_id)
         except Exception as exc:
             log.exception("hover cutout failed")
             self._caption.object = f"Cannot show source {source_id}: {exc}"
 
     def __panel__(self):
-        return pn.Column(self._image, self._caption, width=230,
-                         css_classes=["hover-panel"])
+        return pn.Column(
+            self._image, self._caption, width=230, css_classes=["hover-panel"]
+        )

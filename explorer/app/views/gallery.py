@@ -77,7 +77,8 @@ class CutoutGallery(JSComponent):
     }
     """
 
-    _stylesheets = ["""
+    _stylesheets = [
+        """
     .gallery { display: flex; flex-wrap: wrap; gap: 6px; align-content: flex-start; }
     .gallery-empty { color: #9aa4b2; font-size: 13px; padding: 8px; }
     .tile { margin: 0; width: var(--tile); display: flex; flex-direction: column;
@@ -86,7 +87,8 @@ class CutoutGallery(JSComponent):
                 cursor: pointer; border-radius: 3px; background: #000; }
     .tile img:hover { outline: 2px solid #7df9ff; }
     .tile figcaption { font-size: 10px; color: #c9d1d9; white-space: nowrap;
-                       overflow: hidden; text-overflow: ellipsis; max-width: var(--tile); }
+                       overflow: hidden; text-overflow: ellipsis;
+                       max-width: var(--tile); }
     .tile.mark-positive, .tile.mark-interesting { border-color: #3fb950; }
     .tile.mark-negative, .tile.mark-boring { border-color: #f85149; }
     .tile.mark-query { border-color: #7df9ff; }
@@ -94,7 +96,8 @@ class CutoutGallery(JSComponent):
     .act { font-size: 10px; padding: 0 4px; background: #21262d; color: #c9d1d9;
            border: 1px solid #30363d; border-radius: 3px; cursor: pointer; }
     .act:hover { background: #30363d; }
-    """]
+    """
+    ]
 
     def __init__(self, on_action: Callable[[int, str], None] | None = None, **params):
         super().__init__(**params)
@@ -104,8 +107,13 @@ class CutoutGallery(JSComponent):
         if self.on_action is not None and isinstance(msg, dict):
             self.on_action(int(msg["id"]), str(msg["action"]))
 
-    def show(self, ids: Sequence[int], pngs: Sequence[bytes], captions: Sequence[str],
-             marks: Sequence[str] | None = None) -> None:
+    def show(
+        self,
+        ids: Sequence[int],
+        pngs: Sequence[bytes],
+        captions: Sequence[str],
+        marks: Sequence[str] | None = None,
+    ) -> None:
         """Replace the items."""
         marks = marks or [""] * len(ids)
         self.items = [

@@ -22,21 +22,30 @@ class GridView(pn.viewable.Viewer):
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        self._count = pn.pane.HTML("No selection: draw a box or lasso on the map.",
-                                   css_classes=["selection-count"], width=250)
-        self._sort = pn.widgets.Select.from_param(state.param.sort_key, name="Order by",
-                                                  width=140)
-        self._prev = pn.widgets.Button(name="◀", width=40, disabled=True, align="end")
-        self._next = pn.widgets.Button(name="▶", width=40, disabled=True, align="end")
+        self._count = pn.pane.HTML(
+            "No selection: draw a box or lasso on the map.",
+            css_classes=["selection-count"],
+            width=250,
+        )
+        self._sort = pn.widgets.Select.from_param(
+            state.param.sort_key, label="Order by", width=140
+        )
+        self._prev = pn.widgets.Button(label="◀", width=40, disabled=True, align="end")
+        self._next = pn.widgets.Button(label="▶", width=40, disabled=True, align="end")
         self._page_label = pn.pane.HTML("", width=90, align="center")
-        self._clear = pn.widgets.Button(name="Clear", width=60)
+        self._clear = pn.widgets.Button(label="Clear", width=60)
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(+1))
         self._clear.on_click(lambda _: state.clear_selection())
-        self._gallery = CutoutGallery(on_action=self._on_action, tile=TILE,
-                                      empty_text="Draw a box or lasso on the map to "
-                                      "fill this grid.", css_classes=["selection-grid"])
-        state.param.watch(self._render, ["selection_ids", "page", "sort_key", "stretch"])
+        self._gallery = CutoutGallery(
+            on_action=self._on_action,
+            tile=TILE,
+            empty_text="Draw a box or lasso on the map to fill this grid.",
+            css_classes=["selection-grid"],
+        )
+        state.param.watch(
+            self._render, ["selection_ids", "page", "sort_key", "stretch"]
+        )
 
     def _turn(self, step: int) -> None:
         self.state.page = max(0, self.state.page + step)

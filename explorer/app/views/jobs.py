@@ -26,21 +26,34 @@ class JobsView(pn.viewable.Viewer):
         from explorer.jobs import DEVICES, KINDS, JobRunner
 
         self._runner = JobRunner(state.store)
-        self._kind = pn.widgets.RadioButtonGroup(options=list(KINDS), value=KINDS[0],
-                                                 width=180)
-        self._device = pn.widgets.Select(name="Device", options=list(DEVICES), width=100)
-        self._epochs = pn.widgets.IntInput(name="Fine-tune epochs", value=2, start=1,
-                                           width=120)
+        self._kind = pn.widgets.RadioButtonGroup(
+            options=list(KINDS), value=KINDS[0], width=180
+        )
+        self._device = pn.widgets.Select(
+            label="Device", options=list(DEVICES), width=100
+        )
+        self._epochs = pn.widgets.IntInput(
+            label="Fine-tune epochs", value=2, start=1, width=120
+        )
         self._use_clusters = pn.widgets.Checkbox(
-            name="use saved clusters as extra positives", value=True)
-        self._start = pn.widgets.Button(name="Start", button_type="primary", width=90)
-        self._cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=90,
-                                         disabled=True)
+            label="use saved clusters as extra positives", value=True
+        )
+        self._start = pn.widgets.Button(label="Start", color="primary", width=90)
+        self._cancel = pn.widgets.Button(
+            label="Cancel", color="danger", width=90, disabled=True
+        )
         self._progress = pn.indicators.Progress(value=0, max=100, width=300)
         self._status = pn.pane.HTML("No job running.", css_classes=["job-status"])
-        self._log = pn.pane.HTML("", styles={"font-family": "monospace",
-                                             "font-size": "10px", "white-space": "pre",
-                                             "max-height": "180px", "overflow": "auto"})
+        self._log = pn.pane.HTML(
+            "",
+            styles={
+                "font-family": "monospace",
+                "font-size": "10px",
+                "white-space": "pre",
+                "max-height": "180px",
+                "overflow": "auto",
+            },
+        )
         self._start.on_click(self._on_start)
         self._cancel.on_click(self._on_cancel)
         self._seen_done: set[str] = set()
@@ -59,8 +72,9 @@ class JobsView(pn.viewable.Viewer):
         except Exception as exc:
             self.state.notify("error", f"Cannot start the job: {exc}")
             return
-        self.state.notify("info", f"Started {info.kind} job {info.job_id} → "
-                                  f"version {info.version}.")
+        self.state.notify(
+            "info", f"Started {info.kind} job {info.job_id} → version {info.version}."
+        )
         self._poll()
 
     def _on_cancel(self, _) -> None:
@@ -85,8 +99,9 @@ class JobsView(pn.viewable.Viewer):
         running = not info.finished
         self._start.disabled, self._cancel.disabled = running, not running
         self._progress.value = int(info.percent) if running else 100
-        self._progress.bar_color = ("primary" if running else
-                                    "success" if info.succeeded else "danger")
+        self._progress.bar_color = (
+            "primary" if running else "success" if info.succeeded else "danger"
+        )
         self._status.object = info.describe()
         try:
             self._log.object = self._runner.log_tail(info.job_id, 12)
@@ -104,13 +119,18 @@ class JobsView(pn.viewable.Viewer):
         state.param.version.objects = state.store.versions
         if version in state.store.versions:
             state.version = version
-            state.notify("info", f"Re-embedding finished: now showing version {version}.")
+            state.notify(
+                "info", f"Re-embedding finished: now showing version {version}."
+            )
 
     def __panel__(self):
         return pn.Column(
             pn.Row(self._kind, self._device),
             pn.Row(self._epochs, self._use_clusters),
             pn.Row(self._start, self._cancel),
-            self._progress, self._status, self._log,
-            name="Re-embed", sizing_mode="stretch_width",
+            self._progress,
+            self._status,
+            self._log,
+            name="Re-embed",
+            sizing_mode="stretch_width",
         )

@@ -18,6 +18,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import FixedTicker
 from holoviews.operation.datashader import dynspread, rasterize
 from holoviews.plotting.bokeh.callbacks import RangeXYCallback
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 # LOD timeout doubled the latency (fast-zoom.md).
 RangeXYCallback.debounce = 20
 
-FRAME_WIDTH = 520
+FRAME_WIDTH = 500
 FRAME_HEIGHT = 450
 #: hover / tap search radius in screen pixels
 PICK_RADIUS_PX = 8
@@ -60,8 +61,9 @@ def _field_values(state: AppState, field: str) -> np.ndarray:
         from explorer.diff import neighbourhood_change
 
         previous = state.previous_version
-        return np.asarray(neighbourhood_change(state.store, previous, state.version),
-                          dtype=np.float64)
+        return np.asarray(
+            neighbourhood_change(state.store, previous, state.version), dtype=np.float64
+        )
     return data.table[field].to_numpy(dtype=np.float64)
 
 
@@ -75,18 +77,31 @@ def style_for(field: str, values: np.ndarray) -> dict:
         (HoloViews Image options: cmap, cnorm, clim, clabel).
     """
     if field == mapdata.COUNT:
-        return {"aggregator": ds.count(),
-                "opts": {"cmap": colorcet.fire[90:], "cnorm": "log",
-                         "clabel": "sources per pixel"}}
+        return {
+            "aggregator": ds.count(),
+            "opts": {
+                "cmap": colorcet.fire[90:],
+                "cnorm": "log",
+                "clabel": "sources per pixel",
+            },
+        }
     if field in mapdata.CATEGORICAL:
         finite = values[np.isfinite(values)]
         n_cat = int(finite.max()) + 1 if finite.size else 1
         n_cat = max(n_cat, 1)
         cmap = [_GREY, *colorcet.glasbey_light[: min(n_cat, 255)]]
-        return {"aggregator": ds.max("value"),
-                "opts": {"cmap": cmap, "cnorm": "linear",
-                         "clim": (-1.5, len(cmap) - 1.5),
-                         "clabel": f"{field} (grey = none)"}}
+        step = max(1, len(cmap) // 12)
+        ticks = list(range(-1, len(cmap) - 1, step))
+        return {
+            "aggregator": ds.max("value"),
+            "opts": {
+                "cmap": cmap,
+                "cnorm": "linear",
+                "clim": (-1.5, len(cmap) - 1.5),
+                "colorbar_opts": {"ticker": FixedTicker(ticks=ticks)},
+                "clabel": f"{field} (grey = none)",
+            },
+        }
     finite = values[np.isfinite(values)]
     if finite.size:
         lo, hi = np.percentile(finite, [1, 99])
@@ -94,9 +109,15 @@ def style_for(field: str, values: np.ndarray) -> dict:
             lo, hi = float(finite.min()), float(finite.max()) + 1e-9
     else:
         lo, hi = 0.0, 1.0
-    return {"aggregator": ds.mean("value"),
-            "opts": {"cmap": "viridis", "cnorm": "linear",
-                     "clim": (float(lo), float(hi)), "clabel": f"mean {field}"}}
+    return {
+        "aggregator": ds.mean("value"),
+        "opts": {
+            "cmap": "viridis",
+            "cnorm": "linear",
+            "clim": (float(lo), float(hi)),
+            "clabel": f"mean {field}",
+        },
+    }
 
 
 class MapView(pn.viewable.Viewer):
@@ -126,8 +147,11 @@ class MapView(pn.viewable.Viewer):
             self._pane.object = self._build()
         except Exception as exc:  # shown to the user, the old map stays
             log.exception("map build failed")
-            self.state.notify("error", f"Cannot draw the map coloured by "
-                              f"{self.state.color_field!r}: {exc}. Choose another field.")
+            self.state.notify(
+                "error",
+                f"Cannot draw the map coloured by "
+                f"{self.state.color_field!r}: {exc}. Choose another field.",
+            )
 
     def _build(self):
         state = self.state
@@ -135,27 +159,48 @@ class MapView(pn.viewable.Viewer):
         field = state.color_field
         values = _field_values(state, field)
         style = style_for(field, values)
-        frame = {"x": data.x.astype(np.float32), "y": data.y.astype(np.float32),
-                 "value": values.astype(np.float32)}
+        frame = {
+            "x": data.x.astype(np.float32),
+            "y": data.y.astype(np.float32),
+            "value": values.astype(np.float32),
+        }
         points = hv.Points(frame, kdims=["x", "y"], vdims=["value"])
         xlim, ylim = self._limits()
         raster = dynspread(
-            rasterize(points, aggregator=style["aggregator"], width=FRAME_WIDTH,
-                      height=FRAME_HEIGHT, dynamic=True),
-            threshold=0.6, max_px=3,
+            rasterize(
+                points,
+                aggregator=style["aggregator"],
+                width=FRAME_WIDTH,
+                height=FRAME_HEIGHT,
+                dynamic=True,
+            ),
+            threshold=0.6,
+            max_px=3,
         ).opts(
             **style["opts"],
-            colorbar=True, frame_width=FRAME_WIDTH, frame_height=FRAME_HEIGHT,
-            xlim=xlim, ylim=ylim, bgcolor="#0b0d12", clipping_colors={"NaN": "#0b0d12"},
+            colorbar=True,
+            frame_width=FRAME_WIDTH,
+            frame_height=FRAME_HEIGHT,
+            xlim=xlim,
+            ylim=ylim,
+            bgcolor="#0b0d12",
+            clipping_colors={"NaN": "#0b0d12"},
             tools=["box_select", "lasso_select", "tap"],
-            active_tools=["wheel_zoom", "pan"], default_tools=["pan", "wheel_zoom", "reset"],
-            xlabel="map x", ylabel="map y", toolbar="above",
+            active_tools=["wheel_zoom", "pan"],
+            default_tools=["pan", "wheel_zoom", "reset"],
+            xlabel="map x",
+            ylabel="map y",
+            toolbar="above",
             backend_opts=LOD_OFF,
             title=f"{data.n:,} sources · version {state.version} · {field}",
         )
         self._watch_streams(raster)
-        overlay = (raster * self._anomaly_overlay() * self._cluster_overlay()
-                   * self._selection_overlay())
+        overlay = (
+            raster
+            * self._anomaly_overlay()
+            * self._cluster_overlay()
+            * self._selection_overlay()
+        )
         # the figure belongs to the overlay: Bokeh's level-of-detail mode
         # delays the range update by lod_timeout (500 ms) unless turned off here
         return overlay.opts(hv.opts.Overlay(backend_opts=LOD_OFF))
@@ -169,8 +214,10 @@ class MapView(pn.viewable.Viewer):
             return (0, 1), (0, 1)
         pad_x = (data.x.max() - data.x.min()) * 0.03 or 1.0
         pad_y = (data.y.max() - data.y.min()) * 0.03 or 1.0
-        return ((float(data.x.min() - pad_x), float(data.x.max() + pad_x)),
-                (float(data.y.min() - pad_y), float(data.y.max() + pad_y)))
+        return (
+            (float(data.x.min() - pad_x), float(data.x.max() + pad_x)),
+            (float(data.y.min() - pad_y), float(data.y.max() + pad_y)),
+        )
 
     def _watch_streams(self, raster) -> None:
         pointer = hv.streams.PointerXY(source=raster)
@@ -193,10 +240,18 @@ class MapView(pn.viewable.Viewer):
             data = self.state.data
             return hv.Points((data.x[rows], data.y[rows]), kdims=["x", "y"])
 
-        stream = hv.streams.Params(self.state, ["show_anomalies", "anomaly_k", "version"])
+        stream = hv.streams.Params(
+            self.state, ["show_anomalies", "anomaly_k", "version"]
+        )
         return hv.DynamicMap(markers, streams=[stream]).opts(
-            hv.opts.Points(marker="circle", size=11, fill_alpha=0, line_color="#ff4d6d",
-                           line_width=1.6, tools=[])
+            hv.opts.Points(
+                marker="circle",
+                size=11,
+                fill_alpha=0,
+                line_color="#ff4d6d",
+                line_width=1.6,
+                tools=[],
+            )
         )
 
     def _cluster_overlay(self):
@@ -213,9 +268,12 @@ class MapView(pn.viewable.Viewer):
             return hv.Points((data.x[rows], data.y[rows]), kdims=["x", "y"])
 
         stream = hv.streams.Params(
-            self.state, ["shown_cluster", "clusters_changed", "version"])
+            self.state, ["shown_cluster", "clusters_changed", "version"]
+        )
         return hv.DynamicMap(markers, streams=[stream]).opts(
-            hv.opts.Points(marker="diamond", size=6, color="#7df9ff", alpha=0.8, tools=[])
+            hv.opts.Points(
+                marker="diamond", size=6, color="#7df9ff", alpha=0.8, tools=[]
+            )
         )
 
     def _selection_overlay(self):
@@ -266,13 +324,14 @@ class MapView(pn.viewable.Viewer):
             self.state.notify("warning", f"Selection ignored: {exc}")
             return
         if len(ids) == 0:
-            self.state.notify("info", "No sources inside the selection; draw a larger shape.")
+            self.state.notify(
+                "info", "No sources inside the selection; draw a larger shape."
+            )
 
     def _on_range(self, x_range=None, y_range=None, **_):
         if x_range is None or y_range is None:
             return
         self._range = (x_range[0], x_range[1], y_range[0], y_range[1])
-        log.info("DEBUGRANGE %s", self._range)
         view = [float(f"{v:.6g}") for v in self._range]
         if view != self.state.view:
             # on the next tick, so that the URL change is sent now rather

@@ -44,14 +44,18 @@ def summary_html(result: dict) -> str:
     n_clusters = within["davies_bouldin"].n_clusters if within else 0
     rows = [
         ("", "vs rest", f"{n_clusters} auto clusters"),
-        ("Davies–Bouldin ↓", _fmt(rest["davies_bouldin"]),
-         _fmt(within["davies_bouldin"]) if within else "–"),
-        ("silhouette ↑", _fmt(rest["silhouette"]),
-         _fmt(within["silhouette"]) if within else "–"),
+        (
+            "Davies–Bouldin ↓",
+            _fmt(rest["davies_bouldin"]),
+            _fmt(within["davies_bouldin"]) if within else "–",
+        ),
+        (
+            "silhouette ↑",
+            _fmt(rest["silhouette"]),
+            _fmt(within["silhouette"]) if within else "–",
+        ),
     ]
-    body = "".join(
-        f"<tr><th>{a}</th><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows
-    )
+    body = "".join(f"<tr><th>{a}</th><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)
     note = " · * sampled" if result["sampled"] else ""
     return (
         f"<div class='metrics-summary'><b>{result['n']:,}</b> selected · "
@@ -64,14 +68,22 @@ def summary_html(result: dict) -> str:
 def xi_plot(result: dict):
     """hv Curve * ErrorBars of the TPCF xi(r) (empty if undefined)."""
     tpcf = result["tpcf"] if result else None
-    opts = {"height": 170, "responsive": True, "xlabel": "r (PCA units)",
-            "ylabel": "ξ(r)", "title": "two-point correlation of the selection",
-            "fontsize": {"title": 10}, "toolbar": None, "default_tools": []}
+    opts = {
+        "height": 170,
+        "responsive": True,
+        "xlabel": "r (PCA units)",
+        "ylabel": "ξ(r)",
+        "title": "two-point correlation of the selection",
+        "fontsize": {"title": 10},
+        "toolbar": None,
+        "default_tools": [],
+    }
     if tpcf is None or len(tpcf.r) == 0:
         return hv.Curve([], "r", "xi").opts(**opts)
     curve = hv.Curve((tpcf.r, tpcf.xi), "r", "xi").opts(color="#7df9ff", **opts)
     bars = hv.ErrorBars((tpcf.r, tpcf.xi, tpcf.sigma_r), "r", ["xi", "sigma"]).opts(
-        color="#7df9ff", alpha=0.6)
+        color="#7df9ff", alpha=0.6
+    )
     zero = hv.HLine(0).opts(color="#666666", line_dash="dotted")
     return (curve * bars * zero).opts(**opts)
 
@@ -85,13 +97,17 @@ class MetricsView(pn.viewable.Viewer):
         super().__init__(state=state, **params)
         self._generation = 0
         self._future = None
-        self._spinner = pn.indicators.LoadingSpinner(value=False, size=20, color="light",
-                                                     bgcolor="dark")
-        self._summary = pn.pane.HTML("Select sources to see their metrics.",
-                                     css_classes=["metrics-panel"],
-                                     sizing_mode="stretch_width")
-        self._plot = pn.pane.HoloViews(xi_plot(None), sizing_mode="stretch_width",
-                                       height=180)
+        self._spinner = pn.indicators.LoadingSpinner(
+            value=False, size=20, color="light", bgcolor="dark"
+        )
+        self._summary = pn.pane.HTML(
+            "Select sources to see their metrics.",
+            css_classes=["metrics-panel"],
+            sizing_mode="stretch_width",
+        )
+        self._plot = pn.pane.HoloViews(
+            xi_plot(None), sizing_mode="stretch_width", height=180
+        )
         state.param.watch(self._recompute, ["selection_ids"])
         self.result: dict | None = None
 
@@ -107,12 +123,12 @@ class MetricsView(pn.viewable.Viewer):
             self._plot.object = xi_plot(None)
             return
         data = self.state.data
-        clusters = (data.table["cluster"].to_numpy() if "cluster" in data.table
-                    else None)
+        clusters = data.table["cluster"].to_numpy() if "cluster" in data.table else None
         self._spinner.value = True
         self._summary.object = f"computing metrics of {len(rows):,} sources…"
-        future = _EXECUTOR.submit(selection_scores, data.embeddings, rows,
-                                  clusters=clusters, ids=data.ids)
+        future = _EXECUTOR.submit(
+            selection_scores, data.embeddings, rows, clusters=clusters, ids=data.ids
+        )
         self._future = future
         try:
             result = await asyncio.wrap_future(future)
@@ -134,8 +150,8 @@ class MetricsView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             pn.Row(pn.pane.HTML("<b>Selection metrics</b>"), self._spinner),
-            self._summary, self._plot, sizing_mode="stretch_width",
+            self._summary,
+            self._plot,
+            sizing_mode="stretch_width",
             css_classes=["metrics-view"],
         )
-
-

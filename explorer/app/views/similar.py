@@ -59,19 +59,28 @@ class SimilarView(pn.viewable.Viewer):
         self._last_sims: list[float] = []
         self._header = pn.pane.HTML(
             "Click a source on the map or an image in the grid to find similar ones.",
-            css_classes=["similar-header"], sizing_mode="stretch_width")
-        self._k = pn.widgets.IntSlider.from_param(state.param.similar_k, name="k",
-                                                  width=160)
-        self._refine = pn.widgets.Button(name="Refine with marks", button_type="primary",
-                                         width=140, disabled=True)
+            css_classes=["similar-header"],
+            sizing_mode="stretch_width",
+        )
+        self._k = pn.widgets.IntSlider.from_param(
+            state.param.similar_k, label="k", width=160
+        )
+        self._refine = pn.widgets.Button(
+            label="Refine with marks", color="primary", width=140, disabled=True
+        )
         self._refine.on_click(lambda _: self._search())
         self._upload = pn.widgets.FileInput(accept=".fits,.fit,.fts", width=200)
         self._upload.param.watch(self._on_upload, "value")
-        self._gallery = CutoutGallery(on_action=self._on_action, tile=TILE,
-                                      actions=["+", "−"], css_classes=["similar-grid"],
-                                      empty_text="No query yet.")
-        state.param.watch(lambda *_: self._new_query(),
-                          ["similar_query_ids", "version"])
+        self._gallery = CutoutGallery(
+            on_action=self._on_action,
+            tile=TILE,
+            actions=["+", "−"],
+            css_classes=["similar-grid"],
+            empty_text="No query yet.",
+        )
+        state.param.watch(
+            lambda *_: self._new_query(), ["similar_query_ids", "version"]
+        )
         state.param.watch(lambda *_: self._search(), ["similar_k", "stretch"])
         state.param.watch(self._on_marks, ["positives", "negatives"])
 
@@ -85,8 +94,11 @@ class SimilarView(pn.viewable.Viewer):
             self.state.query_similar([source_id])
             return
         label = "positive" if action == "+" else "negative"
-        current = (source_id in self.state.positives if label == "positive"
-                   else source_id in self.state.negatives)
+        current = (
+            source_id in self.state.positives
+            if label == "positive"
+            else source_id in self.state.negatives
+        )
         self.state.mark(source_id, None if current else label)
 
     def _on_marks(self, *_) -> None:
@@ -99,16 +111,19 @@ class SimilarView(pn.viewable.Viewer):
         state = self.state
         name = self._upload.filename or "upload"
         try:
-            cutout = parse_fits_cutout(event.new, state.store.bands,
-                                       state.store.cutout_size, name)
+            cutout = parse_fits_cutout(
+                event.new, state.store.bands, state.store.cutout_size, name
+            )
         except LatentskyError as exc:
             state.notify("error", f"{exc}")
             return
-        self._header.object = f"embedding {name} with the checkpoint of version " \
-                              f"{state.version}…"
+        self._header.object = (
+            f"embedding {name} with the checkpoint of version {state.version}…"
+        )
         try:
             vector = await asyncio.wrap_future(
-                _EXECUTOR.submit(embed_upload, state.store, state.version, cutout))
+                _EXECUTOR.submit(embed_upload, state.store, state.version, cutout)
+            )
         except LatentskyError as exc:
             state.notify("error", str(exc))
             self._header.object = f"Cannot search by {name}: {exc}"
@@ -127,8 +142,10 @@ class SimilarView(pn.viewable.Viewer):
         state = self.state
         query = list(state.similar_query_ids)
         if not query and self._vector is None:
-            self._header.object = ("Click a source on the map or an image in the grid "
-                                   "to find similar ones.")
+            self._header.object = (
+                "Click a source on the map or an image in the grid "
+                "to find similar ones."
+            )
             self._draw([], [])
             return
         try:
@@ -138,11 +155,14 @@ class SimilarView(pn.viewable.Viewer):
                 found = index.search_vectors(self._vector, k)
                 label = f"uploaded {self._upload_name}"
             elif state.positives or state.negatives:
-                found = index.refine(query + list(state.positives),
-                                     list(state.negatives), k)
-                label = (f"{len(query)} quer{'y' if len(query) == 1 else 'ies'} + "
-                         f"{len(state.positives)} positive, "
-                         f"{len(state.negatives)} negative")
+                found = index.refine(
+                    query + list(state.positives), list(state.negatives), k
+                )
+                label = (
+                    f"{len(query)} quer{'y' if len(query) == 1 else 'ies'} + "
+                    f"{len(state.positives)} positive, "
+                    f"{len(state.negatives)} negative"
+                )
             else:
                 found = index.similar(query, k)
                 label = "source " + ", ".join(map(str, query[:5]))
@@ -152,8 +172,10 @@ class SimilarView(pn.viewable.Viewer):
             return
         ids = found["id"].astype(int).tolist()
         sims = found["similarity"].astype(float).tolist()
-        self._header.object = (f"<b>{len(ids)}</b> most similar to {label} "
-                               f"(cosine similarity under each image)")
+        self._header.object = (
+            f"<b>{len(ids)}</b> most similar to {label} "
+            f"(cosine similarity under each image)"
+        )
         self._draw(ids, sims)
 
     def _draw(self, ids, sims) -> None:
@@ -163,8 +185,10 @@ class SimilarView(pn.viewable.Viewer):
             return
         state = self.state
         positives, negatives = set(state.positives), set(state.negatives)
-        marks = ["positive" if i in positives else "negative" if i in negatives else ""
-                 for i in ids]
+        marks = [
+            "positive" if i in positives else "negative" if i in negatives else ""
+            for i in ids
+        ]
         pngs = state.images.many(ids, state.stretch, TILE)
         self._gallery.show(ids, pngs, [f"{s:.3f}" for s in sims], marks)
 
@@ -174,5 +198,6 @@ class SimilarView(pn.viewable.Viewer):
             pn.Row(self._k, self._refine),
             pn.Row(pn.pane.HTML("Search by a FITS cutout:", width=150), self._upload),
             self._gallery,
-            name="Similar", sizing_mode="stretch_width",
+            name="Similar",
+            sizing_mode="stretch_width",
         )
