@@ -86,6 +86,15 @@ def warm_up(store, version: str) -> float:
             )
             dynspread(image, threshold=0.6, max_px=3, dynamic=False)
     data.nearest(float(x[0]), float(y[0]), 1.0)
+    # the first page shows the anomaly queue: render its cutouts into the
+    # PNG cache shared by all sessions (and import astropy's stretches)
+    from explorer.app.state import _images_for
+    from explorer.app.views.anomalies import PER_PAGE, TILE
+
+    if "anomaly_score" in data.table:
+        scores = data.table["anomaly_score"].to_numpy(dtype=np.float64)
+        top = np.argsort(-np.nan_to_num(scores, nan=-np.inf))[:PER_PAGE]
+        _images_for(store).many(data.ids[top], "lupton", TILE)
     # the first selection would otherwise pay for importing scikit-learn
     from explorer.app.scores import selection_scores
 

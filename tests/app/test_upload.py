@@ -70,3 +70,41 @@ def test_checkpoint_of_explains_what_is_missing(analysed_store_copy, tmp_path):
         checkpoint_of(store, "v1")
     (tmp_path / "gone.pt").write_bytes(b"x")
     assert checkpoint_of(store, "v1") == tmp_path / "gone.pt"
+
+
+@pytest.mark.slow
+def test_uploaded_cutout_finds_itself(analysed_store_copy, tmp_path):
+    """End to end: train a tiny encoder, embed the store, upload one cutout."""
+    pytest.importorskip("torch")
+    from explorer.app.upload import embed_upload
+    from explorer.app.views.similar import similarity_index
+    from models.config import TrainConfig
+    from models.embed import embed_store
+    from models.train import train
+
+    config = TrainConfig(
+        width=4,
+        layers=[1, 1, 1, 1],
+        proj_hidden=32,
+        proj_dim=16,
+        pred_hidden=32,
+        epochs=1,
+        batch_size=64,
+        crop=16,
+        num_workers=0,
+        threads=1,
+        warmup_epochs=0.5,
+    )
+    checkpoint = tmp_path / "tiny.pt"
+    train(analysed_store_copy, checkpoint, config, device="cpu")
+    store = Store.open(analysed_store_copy)
+    embed_store(store, checkpoint, "ssl", device="cpu")
+    store.reload()
+    source_id = int(store.ids[42])
+    upload = parse_fits_cutout(
+        fits_bytes(store.cutout(source_id)), store.bands, store.cutout_size
+    )
+    vector = embed_upload(store, "ssl", upload)
+    found = similarity_index(store, "ssl").search_vectors(vector, 3)
+    assert int(found["id"].iat[0]) == source_id
+    assert found["similarity"].iat[0] == pytest.approx(1.0, abs=1e-4)

@@ -92,3 +92,29 @@ def test_metrics_summary_mentions_every_number(analysed_store):
     html = summary_html(result)
     assert f"{len(rows):,}" in html and "Davies" in html and "silhouette" in html
     assert "TPCF" in html and "±" in html
+
+
+@pytest.mark.parametrize(
+    ("fmt", "magic"), [("csv", b"# store"), ("fits", b"SIMPLE"), ("votable", b"<?xml")]
+)
+def test_cluster_export_bytes(analysed_store_copy, fmt, magic):
+    from explorer.app.views.clusters import export_bytes
+
+    store = Store.open(analysed_store_copy)
+    notes = Annotations.of_store(store)
+    notes.save_cluster("pair", store.ids[:2], note="two")
+    data = export_bytes(store, notes, "pair", fmt, "v1")
+    assert data.startswith(magic)
+    if fmt == "csv":
+        lines = [ln for ln in data.decode().splitlines() if not ln.startswith("#")]
+        assert len(lines) == 3 and lines[0].startswith("id,ra,dec")
+        assert "# cluster: pair" in data.decode()
+
+
+def test_jobs_view_without_a_job(analysed_store_copy):
+    from explorer.app.views.jobs import JobsView
+
+    state = AppState(Store.open(analysed_store_copy))
+    view = JobsView(state)
+    assert view._status.object == "No job yet."
+    assert not view._start.disabled and view._cancel.disabled

@@ -16,6 +16,7 @@ import colorcet
 import datashader as ds
 import holoviews as hv
 import numpy as np
+import pandas as pd
 import panel as pn
 import param
 from bokeh.models import FixedTicker
@@ -159,11 +160,14 @@ class MapView(pn.viewable.Viewer):
         field = state.color_field
         values = _field_values(state, field)
         style = style_for(field, values)
-        frame = {
-            "x": data.x.astype(np.float32),
-            "y": data.y.astype(np.float32),
-            "value": values.astype(np.float32),
-        }
+        # a DataFrame, which datashader aggregates without a per-render copy
+        frame = pd.DataFrame(
+            {
+                "x": data.x.astype(np.float32),
+                "y": data.y.astype(np.float32),
+                "value": values.astype(np.float32),
+            }
+        )
         points = hv.Points(frame, kdims=["x", "y"], vdims=["value"])
         xlim, ylim = self._limits()
         raster = dynspread(
