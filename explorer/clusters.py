@@ -60,7 +60,9 @@ def auto_clusters(
     """
     from sklearn.cluster import HDBSCAN
 
-    X = check_finite(embeddings)
+    X = np.asarray(embeddings, dtype=np.float32)  # float32: 1e6 x 128 is 0.5 GB
+    if X.ndim != 2 or not np.isfinite(X).all():
+        check_finite(X)  # raises DataError naming the shape or the NaN rows
     n = len(X)
     if n < 2:
         msg = f"clustering needs at least 2 sources, got {n}"

@@ -156,13 +156,15 @@ def pixel_pca(
     """
     from tqdm.auto import tqdm
 
+    from explorer.store import SHARD_SOURCES
+
     n = store.n_sources
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, min(sample, n), replace=False))
     model = fit_pixel_pca(store.cutouts_at(rows), n_components, kind, seed)
     out = np.empty((n, model["components"].shape[0]), dtype=np.float32)
     blocks = store.iter_cutouts()
-    n_blocks = -(-n // 1024)
+    n_blocks = -(-n // SHARD_SOURCES)
     for start, block in tqdm(
         blocks, total=n_blocks, desc="pixel PCA", disable=not progress
     ):

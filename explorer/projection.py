@@ -8,12 +8,15 @@ Speed-ups over a plain ``umap.UMAP().fit_transform``:
 * ``init="pca"`` above :data:`SPECTRAL_MAX` sources (the spectral layout of a
   graph with many components is slow) and spectral below;
 * ``n_epochs`` 200 (UMAP's own choice above 10 000 points) and 500 below;
-* above ``fit_max`` sources (:data:`FIT_MAX` = 100 000) UMAP is fitted on a
+* above ``fit_max`` sources (:data:`FIT_MAX` = 50 000) UMAP is fitted on a
   seeded sample of ``fit_max`` sources and every other source is placed at the
-  similarity-weighted mean position of its ``n_neighbors`` nearest fitted
-  sources (FAISS search on the unit vectors). This is the initial placement
-  of ``UMAP.transform``, without its extra epochs; every source is on the map,
-  nothing is subsampled from what is shown.
+  membership-weighted mean position of its fitted neighbours in the full
+  k-NN graph (or, if it has none, of its ``n_neighbors`` nearest fitted
+  sources by FAISS search). This is the initial placement of
+  ``UMAP.transform``, without its extra epochs; every source is on the map,
+  nothing is subsampled from what is shown. Measured on 200 000 x 128
+  (clustered): 49 s vs 173 s for plain UMAP, trustworthiness (k=10) 0.9856
+  vs 0.9872 (fit_max 100 000: 84 s, 0.9873).
 
 ``import umap`` costs ~14 s (numba); it is imported inside :meth:`fit` only.
 
@@ -33,7 +36,7 @@ from explorer.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FIT_MAX = 100_000
+FIT_MAX = 50_000
 SPECTRAL_MAX = 50_000
 
 

@@ -8,6 +8,7 @@ parameters) is plain Python and is tested without a server.
 from __future__ import annotations
 
 import logging
+import numbers
 
 import numpy as np
 import param
@@ -39,7 +40,7 @@ class AppState(param.Parameterized):
     view = param.List(
         default=None,
         allow_None=True,
-        item_type=float,
+        item_type=numbers.Real,
         doc="map view [x0, x1, y0, y1] (URL-synced)",
     )
 
@@ -61,7 +62,9 @@ class AppState(param.Parameterized):
     shown_cluster = param.String(
         default=None, allow_None=True, doc="saved cluster drawn on the map"
     )
-    clusters_changed = param.Event(doc="a saved cluster was added/renamed/deleted")
+    clusters_changed = param.Event(
+        doc="saved clusters or tags changed (in this or another session)"
+    )
     notification = param.Dict(
         default=None,
         allow_None=True,

@@ -6,7 +6,7 @@ Sections (sizes from flags; the defaults are the targets of issue 5):
   vs the reference (explicit randoms, KDTree), with the reference's
   bootstrap sigma. Target: >= 100x faster, |difference| <= sigma.
 * ``map`` -- map of ``--map-n`` x 128-D: ours (FAISS graph, sample + place
-  above 100 000) vs plain ``umap.UMAP().fit_transform``, trustworthiness
+  above 50 000) vs plain ``umap.UMAP().fit_transform``, trustworthiness
   (k=10) on a 5 000-point sample. Target: >= 2x faster, within 0.01.
 * ``similar`` -- top-100 query in ``--similar-n`` x 128-D: per-query time and
   recall@100 against exact search, plus build time. Target: <= 20 ms, >= 0.95.

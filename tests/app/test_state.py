@@ -209,6 +209,9 @@ def test_url_round_trip(analysed_store):
         "anomaly_score",
         [-1.5, 2.25, 0.0, 3.0],
     )
+    d = AppState(store)
+    d.apply_url_query({"view": "[0, 4, 0, 3]"})  # integers are fine too
+    assert d.view == [0.0, 4.0, 0.0, 3.0]
     c = AppState(store)
     c.apply_url_query({"color": "no_such_field", "view": "[1, 2]", "version": "v9"})
     assert (c.color_field, c.view, c.version) == ("count", None, "v1")

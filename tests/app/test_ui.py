@@ -90,7 +90,7 @@ def test_map_appears_and_hover_shows_cutout(page, server):
 
 def test_box_selection_fills_grid_and_metrics(page, server):
     plot = open_app(page, server.url)
-    source_pixels(page, plot)
+    points = source_pixels(page, plot)
     box_select(page, plot)
     count = text_of(page, "selection-count")
     expect(count).to_contain_text("selected", timeout=TIMEOUT_MS)
@@ -103,6 +103,17 @@ def test_box_selection_fills_grid_and_metrics(page, server):
     score.wait_for(timeout=TIMEOUT_MS)
     assert "±" in score.text_content() or "n/a" in score.text_content()
     assert "Davies" in page.locator(".metrics-summary").first.text_content()
+    # a lasso (triangle) around one drawn source selects a smaller set
+    cx, cy = points[0]
+    page.get_by_title("Lasso Select").first.click()
+    page.mouse.move(cx - 30, cy - 25)
+    page.mouse.down()
+    for x, y in ((cx + 30, cy - 25), (cx, cy + 30), (cx - 30, cy - 24)):
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+    expect(count).not_to_contain_text(f"{n_selected:,} sources", timeout=TIMEOUT_MS)
+    expect(count).to_contain_text("selected")
+    assert int(count.text_content().split()[0].replace(",", "")) < n_selected
 
 
 def test_similar_panel_fills_after_clicks(page, server):

@@ -150,7 +150,9 @@ def test_clustered_knn_graph_recall():
     sims = x @ x.T
     np.fill_diagonal(sims, -np.inf)
     truth = np.argsort(-sims, axis=1)[:, :10]
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth, strict=True)])
+    recall = np.mean(
+        [len(set(a) & set(b)) / 10 for a, b in zip(rows, truth, strict=True)]
+    )
     assert recall > 0.85
     assert (rows != np.arange(3000)[:, None]).all()
     np.testing.assert_allclose(dist, 1 - np.take_along_axis(sims, rows, 1), atol=1e-5)

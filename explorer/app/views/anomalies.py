@@ -56,7 +56,8 @@ class AnomalyView(pn.viewable.Viewer):
             empty_text="This version has no anomaly scores.",
         )
         state.param.watch(
-            lambda *_: self._render(), ["anomaly_k", "version", "stretch"]
+            lambda *_: self._render(),
+            ["anomaly_k", "version", "stretch", "clusters_changed"],
         )
         self.param.watch(lambda *_: self._render(), ["page"])
         self._render()

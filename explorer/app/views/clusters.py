@@ -15,6 +15,7 @@ from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
 
+POLL_MS = 3000
 EXPORT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
 
 
@@ -76,6 +77,20 @@ class ClustersView(pn.viewable.Viewer):
         self._delete.on_click(self._on_delete)
         state.param.watch(lambda *_: self._refresh(), ["clusters_changed"])
         self._refresh()
+        # other sessions (and the CLI) write the same database: poll its
+        # revision counter and refresh when it moved
+        self._revision = self._notes.revision()
+        if pn.state.curdoc is not None:
+            pn.state.add_periodic_callback(self._poll_revision, POLL_MS)
+
+    def _poll_revision(self) -> None:
+        try:
+            revision = self._notes.revision()
+        except Exception:  # a locked or replaced database: try again later
+            return
+        if revision != self._revision:
+            self._revision = revision
+            self.state.param.trigger("clusters_changed")
 
     # -------------------------------------------------------------- actions
     def _on_save(self, _) -> None:

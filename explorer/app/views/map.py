@@ -170,14 +170,20 @@ class MapView(pn.viewable.Viewer):
         )
         points = hv.Points(frame, kdims=["x", "y"], vdims=["value"])
         xlim, ylim = self._limits()
+        rasterized = rasterize(
+            points,
+            aggregator=style["aggregator"],
+            width=FRAME_WIDTH,
+            height=FRAME_HEIGHT,
+            dynamic=True,
+        )
+        # reuse rasterize's own range stream: a second RangeXY on the plot
+        # would be a second callback per zoom
+        ranges = next(
+            s for s in rasterized.streams if isinstance(s, hv.streams.RangeXY)
+        )
         raster = dynspread(
-            rasterize(
-                points,
-                aggregator=style["aggregator"],
-                width=FRAME_WIDTH,
-                height=FRAME_HEIGHT,
-                dynamic=True,
-            ),
+            rasterized,
             threshold=0.6,
             max_px=3,
         ).opts(
@@ -198,7 +204,7 @@ class MapView(pn.viewable.Viewer):
             backend_opts=LOD_OFF,
             title=f"{data.n:,} sources · version {state.version} · {field}",
         )
-        self._watch_streams(raster)
+        self._watch_streams(raster, ranges)
         overlay = (
             raster
             * self._anomaly_overlay()
@@ -223,12 +229,11 @@ class MapView(pn.viewable.Viewer):
             (float(data.y.min() - pad_y), float(data.y.max() + pad_y)),
         )
 
-    def _watch_streams(self, raster) -> None:
+    def _watch_streams(self, raster, ranges) -> None:
         pointer = hv.streams.PointerXY(source=raster)
         tap = hv.streams.Tap(source=raster)
         box = hv.streams.BoundsXY(source=raster)
         lasso = hv.streams.Lasso(source=raster)
-        ranges = hv.streams.RangeXY(source=raster)
         pointer.add_subscriber(self._on_pointer)
         tap.add_subscriber(self._on_tap)
         box.add_subscriber(self._on_box)
