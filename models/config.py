@@ -27,7 +27,7 @@ class TrainConfig:
 
     # --- method and model
     method: str = "simclr"
-    width: int = 32
+    width: int = 64  # ResNet-18: h has 512 dimensions
     layers: list[int] = field(default_factory=lambda: [2, 2, 2, 2])
     proj_hidden: int = 512
     proj_dim: int = 128

@@ -289,6 +289,13 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     dev = resolve_device(device)
+    if dev.type == "cpu" and config.width * sum(config.layers) > 128:
+        log.info(
+            "a width-%d ResNet with %s blocks is slow on a CPU; the demo encoder uses "
+            "--width 16 --layers 1,1,1,1 (assets/encoder-demo.json)",
+            config.width,
+            config.layers,
+        )
     torch.manual_seed(config.seed)
     runner = _Runner(config, dev)
     start_epoch, step, history = 0, 0, []

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--width",
         type=int,
         default=None,
-        help="ResNet width; h has 8 x width dimensions (default 32)",
+        help="ResNet width; h has 8 x width dimensions (default 64: 512)",
     )
     parser.add_argument(
         "--layers",
