@@ -56,3 +56,48 @@ def small_store_copy(small_store: Path, tmp_path: Path) -> Path:
     target = tmp_path / "store"
     shutil.copytree(small_store, target)
     return target
+
+
+def _tiny_train_config(**changes):
+    """A TrainConfig small enough to train an epoch of 400 cutouts in about a second."""
+    from models.config import TrainConfig
+
+    base = TrainConfig(
+        width=4,
+        layers=[1, 1, 1, 1],
+        proj_hidden=32,
+        proj_dim=16,
+        pred_hidden=32,
+        epochs=1,
+        batch_size=64,
+        crop=16,
+        num_workers=0,
+        threads=1,
+        warmup_epochs=0.5,
+    )
+    return base.replace(**changes)
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """Factory ``tiny_config(**changes) -> TrainConfig`` of a tiny encoder."""
+    pytest.importorskip("torch")
+    return _tiny_train_config
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(
+    small_store: Path, tmp_path_factory: pytest.TempPathFactory, tiny_config
+) -> Path:
+    """A 1-epoch SimCLR checkpoint (width 4, 32-dim h) of ``small_store``; read-only."""
+    import torch
+
+    from models.train import train
+
+    threads = torch.get_num_threads()
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    try:
+        train(small_store, out, tiny_config(), device="cpu")
+    finally:
+        torch.set_num_threads(threads)
+    return out

@@ -54,37 +54,17 @@ def warm_up(store, version: str) -> float:
     """
     import time
 
-    import holoviews as hv
     import numpy as np
-    from holoviews.operation.datashader import dynspread, rasterize
 
     from explorer.app.data import map_data
-    from explorer.app.views.map import FRAME_HEIGHT, FRAME_WIDTH, style_for
+    from explorer.app.views.map import warm_up as warm_up_map
 
     start = time.perf_counter()
     data = map_data(store, version)
     sample = slice(0, min(data.n, 10_000))
-    x = data.x[sample].astype(np.float32)
-    y = data.y[sample].astype(np.float32)
-    values = np.ones_like(x)
-    for field in ("count", "cluster", "anomaly_score"):
-        points = hv.Points({"x": x, "y": y, "value": values}, ["x", "y"], ["value"])
-        aggregator = style_for(field, values.astype(np.float64))["aggregator"]
-        # the full view and a zoomed-in one take different compiled paths
-        for zoom in (1.0, 0.3):
-            x_half = float(np.ptp(x)) * zoom / 2 + 1e-6
-            y_half = float(np.ptp(y)) * zoom / 2 + 1e-6
-            x_mid, y_mid = float(np.median(x)), float(np.median(y))
-            image = rasterize(
-                points,
-                aggregator=aggregator,
-                dynamic=False,
-                width=FRAME_WIDTH,
-                height=FRAME_HEIGHT,
-                x_range=(x_mid - x_half, x_mid + x_half),
-                y_range=(y_mid - y_half, y_mid + y_half),
-            )
-            dynspread(image, threshold=0.6, max_px=3, dynamic=False)
+    x = data.x[sample]
+    y = data.y[sample]
+    warm_up_map(x, y)
     data.nearest(float(x[0]), float(y[0]), 1.0)
     # the first page shows the anomaly queue: render its cutouts into the
     # PNG cache shared by all sessions (and import astropy's stretches)

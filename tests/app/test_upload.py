@@ -73,28 +73,15 @@ def test_checkpoint_of_explains_what_is_missing(analysed_store_copy, tmp_path):
 
 
 @pytest.mark.slow
-def test_uploaded_cutout_finds_itself(analysed_store_copy, tmp_path):
+def test_uploaded_cutout_finds_itself(analysed_store_copy, tmp_path, tiny_config):
     """End to end: train a tiny encoder, embed the store, upload one cutout."""
     pytest.importorskip("torch")
     from explorer.app.upload import embed_upload
     from explorer.app.views.similar import similarity_index
-    from models.config import TrainConfig
     from models.embed import embed_store
     from models.train import train
 
-    config = TrainConfig(
-        width=4,
-        layers=[1, 1, 1, 1],
-        proj_hidden=32,
-        proj_dim=16,
-        pred_hidden=32,
-        epochs=1,
-        batch_size=64,
-        crop=16,
-        num_workers=0,
-        threads=1,
-        warmup_epochs=0.5,
-    )
+    config = tiny_config()
     checkpoint = tmp_path / "tiny.pt"
     train(analysed_store_copy, checkpoint, config, device="cpu")
     store = Store.open(analysed_store_copy)

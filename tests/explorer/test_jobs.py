@@ -27,34 +27,6 @@ from explorer.jobs import JobRunner, cleanup_partial_version, pid_alive
 from explorer.store import Store
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(small_store, tmp_path_factory) -> Path:
-    """A 1-epoch encoder of width 4 (32-dim h) trained on the shared store."""
-    torch = pytest.importorskip("torch")
-    from models.config import TrainConfig
-    from models.train import train
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    config = TrainConfig(
-        width=4,
-        layers=[1, 1, 1, 1],
-        proj_hidden=32,
-        proj_dim=16,
-        epochs=1,
-        batch_size=64,
-        crop=16,
-        num_workers=0,
-        threads=1,
-    )
-    try:
-        train(small_store, out, config, device="cpu")
-    finally:
-        torch.set_num_threads(threads)
-    return out
-
-
 @pytest.fixture
 def job_env(monkeypatch):
     """Keep job processes to one thread on the shared CI machine."""

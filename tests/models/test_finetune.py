@@ -12,21 +12,8 @@ torch = pytest.importorskip("torch")
 
 from explorer.errors import DataError  # noqa: E402
 from explorer.store import Store  # noqa: E402
-from models.config import TrainConfig  # noqa: E402
 from models.finetune import ClusterPositives, finetune, supcon_loss  # noqa: E402
 from models.loss import nt_xent  # noqa: E402
-
-TINY = TrainConfig(
-    width=4,
-    layers=[1, 1, 1, 1],
-    proj_hidden=32,
-    proj_dim=16,
-    epochs=1,
-    batch_size=64,
-    crop=16,
-    num_workers=0,
-    threads=1,
-)
 
 
 def _reference_supcon(z, labels, temperature):
@@ -76,11 +63,11 @@ def test_supcon_without_positives_is_zero_with_gradient():
         supcon_loss(z, torch.arange(3))
 
 
-def test_cluster_batches(small_store):
+def test_cluster_batches(small_store, tiny_config):
     store = Store.open(small_store)
     ids = store.ids
     clusters = {"a": ids[:10], "b": ids[50:80], "tiny": ids[200:201]}
-    config = TINY.replace(bands=store.bands, cutout_size=store.cutout_size)
+    config = tiny_config(bands=store.bands, cutout_size=store.cutout_size)
     positives = ClusterPositives(store, clusters, config, batch_size=16, seed=0)
     assert positives.names == ["a", "b"]  # "tiny" has one member
     raw, labels = positives.sample()
@@ -98,20 +85,6 @@ def test_cluster_batches(small_store):
         ClusterPositives(store, {"tiny": ids[:1]}, config)
 
 
-@pytest.fixture(scope="module")
-def base_checkpoint(small_store, tmp_path_factory):
-    from models.train import train
-
-    out = tmp_path_factory.mktemp("ft") / "base.pt"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train(small_store, out, TINY, device="cpu")
-    finally:
-        torch.set_num_threads(threads)
-    return out
-
-
 def _cluster_contrast(checkpoint, store, rows):
     """Mean cosine similarity within ``rows`` minus that to all other sources."""
     from models.embed import embed_arrays
@@ -127,22 +100,22 @@ def _cluster_contrast(checkpoint, store, rows):
 
 
 @pytest.mark.slow
-def test_finetune_pulls_cluster_together(small_store, base_checkpoint, tmp_path):
+def test_finetune_pulls_cluster_together(small_store, tiny_checkpoint, tmp_path):
     store = Store.open(small_store)
     # a user's cluster: the sources of one (hidden) kind, here the red quasars
     rows = np.flatnonzero(store.catalog["_truth_label"].to_numpy() == "red_quasar")
     assert len(rows) >= 10
     cluster = {"chosen": store.ids[rows]}
-    digest = hashlib.sha256(base_checkpoint.read_bytes()).hexdigest()
+    digest = hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         plain = finetune(
-            store, base_checkpoint, tmp_path / "plain.pt", epochs=3, device="cpu"
+            store, tiny_checkpoint, tmp_path / "plain.pt", epochs=3, device="cpu"
         )
         pulled = finetune(
             store,
-            base_checkpoint,
+            tiny_checkpoint,
             tmp_path / "pulled.pt",
             epochs=3,
             clusters=cluster,
@@ -152,7 +125,7 @@ def test_finetune_pulls_cluster_together(small_store, base_checkpoint, tmp_path)
         )
     finally:
         torch.set_num_threads(threads)
-    assert hashlib.sha256(base_checkpoint.read_bytes()).hexdigest() == digest
+    assert hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest() == digest
     assert plain["epochs"] == pulled["epochs"] == 4  # 1 base + 3
     assert pulled["config"]["batch_size"] == 48
     with_clusters = _cluster_contrast(tmp_path / "pulled.pt", store, rows)
@@ -161,6 +134,6 @@ def test_finetune_pulls_cluster_together(small_store, base_checkpoint, tmp_path)
     assert with_clusters > without + 0.01, (with_clusters, without)
 
 
-def test_finetune_rejects_bad_epochs(small_store, base_checkpoint, tmp_path):
+def test_finetune_rejects_bad_epochs(small_store, tiny_checkpoint, tmp_path):
     with pytest.raises(DataError, match="at least 1 epoch"):
-        finetune(small_store, base_checkpoint, tmp_path / "x.pt", epochs=0)
+        finetune(small_store, tiny_checkpoint, tmp_path / "x.pt", epochs=0)

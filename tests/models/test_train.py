@@ -15,8 +15,6 @@ from models import train as train_module  # noqa: E402
 from models.checkpoint import load_checkpoint  # noqa: E402
 from models.train import TrainingError, lr_at, resolve_device, train  # noqa: E402
 
-from .conftest import tiny_config  # noqa: E402
-
 
 def test_lr_schedule_warmup_then_cosine():
     lrs = [lr_at(s, 100, 10, 1.0) for s in range(100)]
@@ -37,7 +35,9 @@ def test_resolve_device_auto_is_cpu_without_cuda():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["simclr", "byol"])
-def test_training_lowers_loss_and_writes_safe_checkpoint(small_store, tmp_path, method):
+def test_training_lowers_loss_and_writes_safe_checkpoint(
+    small_store, tmp_path, method, tiny_config
+):
     out = tmp_path / "ckpt.pt"
     events = []
     result = train(
@@ -70,7 +70,7 @@ def test_training_lowers_loss_and_writes_safe_checkpoint(small_store, tmp_path, 
 
 
 @pytest.mark.slow
-def test_resume_continues_epoch_count(small_store, tmp_path):
+def test_resume_continues_epoch_count(small_store, tmp_path, tiny_config):
     out = tmp_path / "ckpt.pt"
     train(small_store, out, tiny_config(epochs=1), device="cpu")
     first = load_checkpoint(out)
@@ -85,7 +85,9 @@ def test_resume_continues_epoch_count(small_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_interrupt_mid_epoch_keeps_last_good_checkpoint(small_store, tmp_path):
+def test_interrupt_mid_epoch_keeps_last_good_checkpoint(
+    small_store, tmp_path, tiny_config
+):
     out = tmp_path / "ckpt.pt"
     train(small_store, out, tiny_config(epochs=1), device="cpu")
     before = out.read_bytes()
@@ -109,7 +111,9 @@ def test_interrupt_mid_epoch_keeps_last_good_checkpoint(small_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_non_finite_losses_are_skipped_then_abort(small_store, tmp_path, monkeypatch):
+def test_non_finite_losses_are_skipped_then_abort(
+    small_store, tmp_path, monkeypatch, tiny_config
+):
     real = train_module.nt_xent
     calls = {"n": 0}
 
@@ -138,7 +142,9 @@ def test_non_finite_losses_are_skipped_then_abort(small_store, tmp_path, monkeyp
     assert not bad.exists()
 
 
-def test_store_without_cutouts_is_a_clear_error(small_store_copy, tmp_path):
+def test_store_without_cutouts_is_a_clear_error(
+    small_store_copy, tmp_path, tiny_config
+):
     import shutil
 
     shutil.rmtree(Path(small_store_copy) / "cutouts.zarr")
@@ -146,7 +152,7 @@ def test_store_without_cutouts_is_a_clear_error(small_store_copy, tmp_path):
         train(small_store_copy, tmp_path / "c.pt", tiny_config(), device="cpu")
 
 
-def test_invalid_config_values_are_rejected():
+def test_invalid_config_values_are_rejected(tiny_config):
     with pytest.raises(ValueError, match="method"):
         tiny_config(method="moco")
     with pytest.raises(ValueError, match="temperature"):

@@ -1,36 +1,51 @@
 """The datashaded 2-D map: every source, coloured by a field, with hover,
 tap, box and lasso selection resolved server-side.
 
-Zoom is tuned as measured in ``shared/notes/fast-zoom.md``: Bokeh level-of-
-detail off (``lod_interval``/``lod_timeout`` 0), a fixed frame size (no second
-render when tick labels change width), a short range debounce and a colour
-normalisation the browser maps quickly (``linear``/``log``, not ``eq_hist``).
+Zoom is tuned as measured in ``shared/notes/fast-zoom.md``: a plain Bokeh
+figure (no HoloViews streams) whose image glyph is an RGBA datashader render
+computed server-side when the axis ranges change, with Bokeh's level-of-detail
+mode off, a fixed frame size (no second render when tick labels change width)
+and a short trailing debounce, so one wheel gesture gives one render. The
+browser only blits the RGBA image; colour mapping happens here with the same
+palette and limits as the colour bar's mapper (:func:`colorize`), so the bar
+always matches the shading.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from functools import partial
 
 import colorcet
 import datashader as ds
-import holoviews as hv
+import datashader.transfer_functions as tf
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import FixedTicker
-from holoviews.operation.datashader import dynspread, rasterize
-from holoviews.plotting.bokeh.callbacks import RangeXYCallback
+from bokeh import events
+from bokeh.models import (
+    BoxSelectTool,
+    ColorBar,
+    ColumnDataSource,
+    FixedTicker,
+    LassoSelectTool,
+    LinearColorMapper,
+    LogColorMapper,
+    PanTool,
+    Range1d,
+    ResetTool,
+    TapTool,
+    WheelZoomTool,
+)
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
 
 from explorer.app import data as mapdata
 from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
-
-# One render per zoom gesture: the default 100 ms debounce on top of Bokeh's
-# LOD timeout doubled the latency (fast-zoom.md).
-RangeXYCallback.debounce = 20
 
 FRAME_WIDTH = 500
 FRAME_HEIGHT = 450
@@ -38,8 +53,14 @@ FRAME_HEIGHT = 450
 PICK_RADIUS_PX = 8
 #: most members of a saved cluster drawn as markers
 MAX_CLUSTER_MARKERS = 20_000
+#: trailing debounce of range changes (ms): a burst of wheel events within
+#: this interval renders once, at its end
+RANGE_DEBOUNCE_MS = 15
+#: dynspread of the RGBA image (isolated points grow up to ``max_px`` pixels)
+SPREAD_THRESHOLD = 0.6
+SPREAD_MAX_PX = 3
+BACKGROUND = "#0b0d12"
 _GREY = "#4a4a4a"
-LOD_OFF = {"plot.lod_interval": 0, "plot.lod_timeout": 0}
 
 
 def _field_values(state: AppState, field: str) -> np.ndarray:
@@ -71,18 +92,29 @@ def _field_values(state: AppState, field: str) -> np.ndarray:
 def style_for(field: str, values: np.ndarray) -> dict:
     """Aggregator and colour-map options for ``field``.
 
+    Parameters
+    ----------
+    field : str
+        Colour field (:data:`explorer.app.data.COUNT`, a categorical field or
+        a numeric column).
+    values : ndarray
+        ``(N,)`` values of the field (used for the colour limits).
+
     Returns
     -------
     dict
-        ``aggregator`` (datashader reduction on column ``value``) and ``opts``
-        (HoloViews Image options: cmap, cnorm, clim, clabel).
+        ``aggregator`` (datashader reduction on column ``value``) and ``opts``:
+        ``cmap`` (list of hex colours), ``cnorm`` (``"linear"``/``"log"``),
+        ``clim`` (``(low, high)``, None for count: the render's own range),
+        ``clabel`` and, for categorical fields, ``ticks``.
     """
     if field == mapdata.COUNT:
         return {
             "aggregator": ds.count(),
             "opts": {
-                "cmap": colorcet.fire[90:],
+                "cmap": list(colorcet.fire[90:]),
                 "cnorm": "log",
+                "clim": None,
                 "clabel": "sources per pixel",
             },
         }
@@ -92,14 +124,13 @@ def style_for(field: str, values: np.ndarray) -> dict:
         n_cat = max(n_cat, 1)
         cmap = [_GREY, *colorcet.glasbey_light[: min(n_cat, 255)]]
         step = max(1, len(cmap) // 12)
-        ticks = list(range(-1, len(cmap) - 1, step))
         return {
             "aggregator": ds.max("value"),
             "opts": {
                 "cmap": cmap,
                 "cnorm": "linear",
                 "clim": (-1.5, len(cmap) - 1.5),
-                "colorbar_opts": {"ticker": FixedTicker(ticks=ticks)},
+                "ticks": list(range(-1, len(cmap) - 1, step)),
                 "clabel": f"{field} (grey = none)",
             },
         }
@@ -113,7 +144,7 @@ def style_for(field: str, values: np.ndarray) -> dict:
     return {
         "aggregator": ds.mean("value"),
         "opts": {
-            "cmap": "viridis",
+            "cmap": list(Viridis256),
             "cnorm": "linear",
             "clim": (float(lo), float(hi)),
             "clabel": f"mean {field}",
@@ -121,31 +152,321 @@ def style_for(field: str, values: np.ndarray) -> dict:
     }
 
 
+def palette_rgba(colors: list[str]) -> np.ndarray:
+    """``(P,)`` uint32 RGBA words (little-endian ``R, G, B, A`` bytes) of hex colours."""
+    rgb = np.array(
+        [[int(c.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)] for c in colors],
+        dtype=np.uint32,
+    )
+    return rgb[:, 0] | (rgb[:, 1] << 8) | (rgb[:, 2] << 16) | np.uint32(255 << 24)
+
+
+def colorize(
+    agg: np.ndarray, palette: np.ndarray, low: float, high: float, log: bool = False
+) -> np.ndarray:
+    """Map an aggregate to RGBA exactly as Bokeh's colour mappers do.
+
+    Value ``v`` gets ``palette[floor((v - low) / (high - low) * P)]`` (on
+    ``log v`` for ``log=True``), clipped to the palette's ends, as
+    ``LinearColorMapper``/``LogColorMapper`` with the same palette and limits
+    colour the colour bar. Empty pixels (NaN, or ``<= 0`` for ``log``) are
+    transparent.
+
+    Parameters
+    ----------
+    agg : ndarray
+        ``(H, W)`` aggregate.
+    palette : ndarray
+        ``(P,)`` uint32 RGBA words (:func:`palette_rgba`).
+    low, high : float
+        Colour limits (``0 < low`` for ``log``).
+    log : bool
+        Logarithmic normalisation.
+
+    Returns
+    -------
+    ndarray
+        ``(H, W)`` uint32 RGBA image.
+
+    Raises
+    ------
+    ValueError
+        If ``high <= low`` or ``log`` with ``low <= 0``.
+    """
+    if not high > low:
+        msg = f"colour limits must have high > low, got ({low}, {high})"
+        raise ValueError(msg)
+    if log and low <= 0:
+        msg = f"log colour limits need low > 0, got {low}"
+        raise ValueError(msg)
+    values = np.asarray(agg, dtype=np.float64)
+    empty = ~np.isfinite(values)
+    if log:
+        empty |= values <= 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.log(values)
+        low, high = math.log(low), math.log(high)
+    n = len(palette)
+    with np.errstate(invalid="ignore"):
+        index = np.floor((values - low) / (high - low) * n)
+    index = np.clip(np.nan_to_num(index, nan=0.0), 0, n - 1).astype(np.intp)
+    image = palette[index]
+    image[empty] = 0
+    return image
+
+
+class MapRenderer:
+    """Server-side RGBA renders of one colour field of a point table.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        ``(N,)`` map coordinates.
+    values : ndarray
+        ``(N,)`` values of the colour field.
+    style : dict
+        :func:`style_for` of the field.
+    width, height : int
+        Image size in pixels (the plot frame's size).
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        values: np.ndarray,
+        style: dict,
+        width: int = FRAME_WIDTH,
+        height: int = FRAME_HEIGHT,
+    ) -> None:
+        # a DataFrame, which datashader aggregates without a per-render copy
+        self.frame = pd.DataFrame(
+            {
+                "x": np.asarray(x, dtype=np.float32),
+                "y": np.asarray(y, dtype=np.float32),
+                "value": np.asarray(values, dtype=np.float32),
+            }
+        )
+        self.style = style
+        self.width, self.height = int(width), int(height)
+        opts = style["opts"]
+        self.palette = palette_rgba(opts["cmap"])
+        self.log = opts["cnorm"] == "log"
+        self.clim = opts["clim"]
+
+    def limits(self, agg: np.ndarray) -> tuple[float, float]:
+        """Colour limits of one render (the fixed ``clim``, or for count
+        ``1 .. max``)."""
+        if self.clim is not None:
+            return self.clim
+        top = float(np.nanmax(agg)) if agg.size else 1.0
+        return 1.0, max(top, 2.0)
+
+    def render(self, x_range, y_range) -> tuple[np.ndarray, tuple[float, float]]:
+        """RGBA image of the view and the colour limits it used.
+
+        Parameters
+        ----------
+        x_range, y_range : tuple of float
+            ``(start, end)`` of the view in map units.
+
+        Returns
+        -------
+        image : ndarray
+            ``(height, width)`` uint32 RGBA, row 0 at ``y_range[0]``.
+        limits : tuple of float
+            ``(low, high)`` of the colour mapping.
+        """
+        x_range = (float(min(x_range)), float(max(x_range)))
+        y_range = (float(min(y_range)), float(max(y_range)))
+        canvas = ds.Canvas(
+            plot_width=self.width,
+            plot_height=self.height,
+            x_range=x_range,
+            y_range=y_range,
+        )
+        agg = canvas.points(self.frame, "x", "y", agg=self.style["aggregator"])
+        values = agg.data
+        low, high = self.limits(values)
+        rgba = colorize(values, self.palette, low, high, log=self.log)
+        image = tf.Image(rgba, coords=agg.coords, dims=agg.dims)
+        spread = tf.dynspread(
+            image, threshold=SPREAD_THRESHOLD, max_px=SPREAD_MAX_PX, shape="circle"
+        )
+        return np.ascontiguousarray(spread.data, dtype=np.uint32), (low, high)
+
+
+def warm_up(x: np.ndarray, y: np.ndarray) -> None:
+    """Compile datashader's kernels of every map style (server start-up)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.size == 0:
+        return
+    values = np.arange(x.size, dtype=np.float64) % 3
+    for field in (mapdata.COUNT, "cluster", "anomaly_score"):
+        renderer = MapRenderer(x, y, values, style_for(field, values))
+        # the full view and a zoomed-in one take different compiled paths
+        for zoom in (1.0, 0.3):
+            x_half = float(np.ptp(x)) * zoom / 2 + 1e-6
+            y_half = float(np.ptp(y)) * zoom / 2 + 1e-6
+            x_mid, y_mid = float(np.median(x)), float(np.median(y))
+            renderer.render(
+                (x_mid - x_half, x_mid + x_half), (y_mid - y_half, y_mid + y_half)
+            )
+
+
+def _color_bar(style: dict, limits) -> ColorBar:
+    opts = style["opts"]
+    mapper_type = LogColorMapper if opts["cnorm"] == "log" else LinearColorMapper
+    mapper = mapper_type(palette=opts["cmap"], low=limits[0], high=limits[1])
+    extra = {"ticker": FixedTicker(ticks=opts["ticks"])} if "ticks" in opts else {}
+    return ColorBar(
+        color_mapper=mapper,
+        title=opts["clabel"],
+        width=12,
+        location=(0, 0),
+        background_fill_alpha=0,
+        **extra,
+    )
+
+
 class MapView(pn.viewable.Viewer):
     """The map pane; writes ``hovered_id``, the selection, similar queries and
-    ``view`` into the state and reads colour field, version and overlays."""
+    ``view`` into the state and reads colour field, version and overlays.
+
+    Attributes
+    ----------
+    figure : bokeh.plotting.figure
+        The map figure (RGBA image, overlays, colour bar).
+    """
 
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        self._pane = pn.pane.HoloViews(None, sizing_mode="fixed", linked_axes=False)
-        self._range = (None, None, None, None)
+        self._renderer: MapRenderer | None = None
+        self._pending = None
+        self.renders = 0  # number of images rendered (for tests and benches)
+        self.figure = self._make_figure()
+        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="fixed")
         self._rebuild()
+        self._update_anomalies()
+        self._update_cluster()
+        self._update_outline()
         self.state.param.watch(lambda *_: self._rebuild(), ["version", "color_field"])
         self.state.param.watch(self._on_clusters_changed, ["clusters_changed"])
+        self.state.param.watch(
+            lambda *_: self._update_anomalies(),
+            ["show_anomalies", "anomaly_k", "version"],
+        )
+        self.state.param.watch(
+            lambda *_: self._update_cluster(),
+            ["shown_cluster", "clusters_changed", "version"],
+        )
+        self.state.param.watch(
+            lambda *_: self._update_outline(), ["selection_geometry"]
+        )
 
     def __panel__(self):
         return self._pane
 
     # ------------------------------------------------------------ building
+    def _make_figure(self):
+        (x0, x1), (y0, y1) = self._limits()
+        self._image_source = ColumnDataSource(
+            {
+                "image": [np.zeros((1, 1), dtype=np.uint32)],
+                "x": [x0],
+                "y": [y0],
+                "dw": [x1 - x0],
+                "dh": [y1 - y0],
+            }
+        )
+        fig = figure(
+            frame_width=FRAME_WIDTH,
+            frame_height=FRAME_HEIGHT,
+            x_range=Range1d(x0, x1),
+            y_range=Range1d(y0, y1),
+            tools=[],
+            toolbar_location="above",
+            background_fill_color=BACKGROUND,
+            x_axis_label="map x",
+            y_axis_label="map y",
+            lod_interval=0,
+            lod_timeout=0,
+        )
+        fig.grid.visible = False
+        image = fig.image_rgba(
+            "image", "x", "y", "dw", "dh", source=self._image_source
+        )
+        self._anomaly_source = ColumnDataSource({"x": [], "y": []})
+        fig.scatter(
+            "x",
+            "y",
+            source=self._anomaly_source,
+            marker="circle",
+            size=11,
+            fill_alpha=0,
+            line_color="#ff4d6d",
+            line_width=1.6,
+        )
+        self._cluster_source = ColumnDataSource({"x": [], "y": []})
+        fig.scatter(
+            "x",
+            "y",
+            source=self._cluster_source,
+            marker="diamond",
+            size=6,
+            color="#7df9ff",
+            alpha=0.8,
+        )
+        self._outline_source = ColumnDataSource({"x": [], "y": []})
+        fig.line(
+            "x",
+            "y",
+            source=self._outline_source,
+            color="white",
+            line_dash="dashed",
+            line_width=1.5,
+        )
+        pan, wheel = PanTool(), WheelZoomTool()
+        fig.add_tools(
+            pan,
+            wheel,
+            BoxSelectTool(renderers=[image]),
+            LassoSelectTool(renderers=[image]),
+            TapTool(renderers=[image]),
+            ResetTool(),
+        )
+        fig.toolbar.active_drag = pan
+        fig.toolbar.active_scroll = wheel
+        self._color_bar = ColorBar(
+            color_mapper=LinearColorMapper(palette=["#000000"], low=0, high=1),
+            width=12,
+        )
+        fig.add_layout(self._color_bar, "right")
+        for axis_range in (fig.x_range, fig.y_range):
+            axis_range.on_change("start", self._on_range_change)
+            axis_range.on_change("end", self._on_range_change)
+        fig.on_event(events.MouseMove, self._on_pointer)
+        fig.on_event(events.Tap, self._on_tap)
+        fig.on_event(events.SelectionGeometry, self._on_selection)
+        return fig
+
     def _on_clusters_changed(self, *_):
         if self.state.color_field == mapdata.SAVED_CLUSTER:
             self._rebuild()
 
     def _rebuild(self) -> None:
+        """New colour field or version: new renderer, colour bar and title."""
+        state = self.state
         try:
-            self._pane.object = self._build()
+            data = state.data
+            values = _field_values(state, state.color_field)
+            style = style_for(state.color_field, values)
+            renderer = MapRenderer(data.x, data.y, values, style)
+            image, limits = renderer.render(*self._view_ranges())
+            color_bar = _color_bar(style, limits)
         except Exception as exc:  # shown to the user, the old map stays
             log.exception("map build failed")
             self.state.notify(
@@ -153,67 +474,16 @@ class MapView(pn.viewable.Viewer):
                 f"Cannot draw the map coloured by "
                 f"{self.state.color_field!r}: {exc}. Choose another field.",
             )
-
-    def _build(self):
-        state = self.state
-        data = state.data
-        field = state.color_field
-        values = _field_values(state, field)
-        style = style_for(field, values)
-        # a DataFrame, which datashader aggregates without a per-render copy
-        frame = pd.DataFrame(
-            {
-                "x": data.x.astype(np.float32),
-                "y": data.y.astype(np.float32),
-                "value": values.astype(np.float32),
-            }
+            return
+        self._renderer = renderer
+        bar = self._color_bar
+        bar.color_mapper = color_bar.color_mapper
+        bar.title = color_bar.title
+        bar.ticker = color_bar.ticker
+        self.figure.title.text = (
+            f"{data.n:,} sources · version {state.version} · {state.color_field}"
         )
-        points = hv.Points(frame, kdims=["x", "y"], vdims=["value"])
-        xlim, ylim = self._limits()
-        rasterized = rasterize(
-            points,
-            aggregator=style["aggregator"],
-            width=FRAME_WIDTH,
-            height=FRAME_HEIGHT,
-            dynamic=True,
-        )
-        # reuse rasterize's own range stream: a second RangeXY on the plot
-        # would be a second callback per zoom
-        ranges = next(
-            s for s in rasterized.streams if isinstance(s, hv.streams.RangeXY)
-        )
-        raster = dynspread(
-            rasterized,
-            threshold=0.6,
-            max_px=3,
-        ).opts(
-            **style["opts"],
-            colorbar=True,
-            frame_width=FRAME_WIDTH,
-            frame_height=FRAME_HEIGHT,
-            xlim=xlim,
-            ylim=ylim,
-            bgcolor="#0b0d12",
-            clipping_colors={"NaN": "#0b0d12"},
-            tools=["box_select", "lasso_select", "tap"],
-            active_tools=["wheel_zoom", "pan"],
-            default_tools=["pan", "wheel_zoom", "reset"],
-            xlabel="map x",
-            ylabel="map y",
-            toolbar="above",
-            backend_opts=LOD_OFF,
-            title=f"{data.n:,} sources · version {state.version} · {field}",
-        )
-        self._watch_streams(raster, ranges)
-        overlay = (
-            raster
-            * self._anomaly_overlay()
-            * self._cluster_overlay()
-            * self._selection_overlay()
-        )
-        # the figure belongs to the overlay: Bokeh's level-of-detail mode
-        # delays the range update by lod_timeout (500 ms) unless turned off here
-        return overlay.opts(hv.opts.Overlay(backend_opts=LOD_OFF))
+        self._show(image, limits, *self._view_ranges())
 
     def _limits(self):
         view = self.state.view
@@ -229,102 +499,120 @@ class MapView(pn.viewable.Viewer):
             (float(data.y.min() - pad_y), float(data.y.max() + pad_y)),
         )
 
-    def _watch_streams(self, raster, ranges) -> None:
-        pointer = hv.streams.PointerXY(source=raster)
-        tap = hv.streams.Tap(source=raster)
-        box = hv.streams.BoundsXY(source=raster)
-        lasso = hv.streams.Lasso(source=raster)
-        pointer.add_subscriber(self._on_pointer)
-        tap.add_subscriber(self._on_tap)
-        box.add_subscriber(self._on_box)
-        lasso.add_subscriber(self._on_lasso)
-        ranges.add_subscriber(self._on_range)
+    def _view_ranges(self):
+        xr, yr = self.figure.x_range, self.figure.y_range
+        return (xr.start, xr.end), (yr.start, yr.end)
+
+    # ------------------------------------------------------------ rendering
+    def _show(self, image, limits, x_range, y_range) -> None:
+        x0, y0 = min(x_range), min(y_range)
+        mapper = self._color_bar.color_mapper
+        if (mapper.low, mapper.high) != tuple(limits):
+            mapper.update(low=limits[0], high=limits[1])
+        self._image_source.data = {
+            "image": [image],
+            "x": [x0],
+            "y": [y0],
+            "dw": [abs(x_range[1] - x_range[0])],
+            "dh": [abs(y_range[1] - y_range[0])],
+        }
+        self.renders += 1
+
+    def render_view(self) -> None:
+        """Render the figure's current x/y range now and push the image."""
+        self._pending = None
+        if self._renderer is None:
+            return
+        x_range, y_range = self._view_ranges()
+        if None in (*x_range, *y_range) or x_range[0] == x_range[1]:
+            return
+        if y_range[0] == y_range[1]:
+            return
+        image, limits = self._renderer.render(x_range, y_range)
+        self._show(image, limits, x_range, y_range)
+        view = [float(f"{v:.6g}") for v in (*x_range, *y_range)]
+        if view != self.state.view:
+            # on the next tick, so that the URL change is sent now rather
+            # than with the next event of the plot
+            pn.state.execute(partial(setattr, self.state, "view", view), schedule=True)
+
+    def _on_range_change(self, attr, old, new) -> None:
+        # one wheel event changes up to four range properties, and a gesture
+        # several wheel events: render once, RANGE_DEBOUNCE_MS after the last
+        doc = self.figure.document
+        if doc is None or doc.session_context is None:
+            self.render_view()
+            return
+        if self._pending is not None:
+            try:
+                doc.remove_timeout_callback(self._pending)
+            except ValueError:  # it already ran
+                pass
+        self._pending = doc.add_timeout_callback(self.render_view, RANGE_DEBOUNCE_MS)
 
     # ------------------------------------------------------------ overlays
-    def _anomaly_overlay(self):
-        def markers(show_anomalies, anomaly_k, version):
-            if not show_anomalies:
-                return hv.Points([], kdims=["x", "y"])
-            rows = self.state.top_anomalies(anomaly_k)
-            data = self.state.data
-            return hv.Points((data.x[rows], data.y[rows]), kdims=["x", "y"])
+    def _update_anomalies(self) -> None:
+        data = self.state.data
+        if self.state.show_anomalies:
+            rows = self.state.top_anomalies(self.state.anomaly_k)
+        else:
+            rows = np.zeros(0, dtype=np.int64)
+        self._anomaly_source.data = {"x": data.x[rows], "y": data.y[rows]}
 
-        stream = hv.streams.Params(
-            self.state, ["show_anomalies", "anomaly_k", "version"]
-        )
-        return hv.DynamicMap(markers, streams=[stream]).opts(
-            hv.opts.Points(
-                marker="circle",
-                size=11,
-                fill_alpha=0,
-                line_color="#ff4d6d",
-                line_width=1.6,
-                tools=[],
-            )
-        )
-
-    def _cluster_overlay(self):
-        def markers(shown_cluster, clusters_changed, version):
-            empty = hv.Points([], kdims=["x", "y"])
-            if not shown_cluster:
-                return empty
+    def _update_cluster(self) -> None:
+        rows = np.zeros(0, dtype=np.int64)
+        data = self.state.data
+        if self.state.shown_cluster:
             from explorer.annotations import Annotations
 
-            members = Annotations.of_store(self.state.store).members(shown_cluster)
-            data = self.state.data
+            members = Annotations.of_store(self.state.store).members(
+                self.state.shown_cluster
+            )
             members = members[np.isin(members, data.ids)][:MAX_CLUSTER_MARKERS]
             rows = data.rows_of(members)
-            return hv.Points((data.x[rows], data.y[rows]), kdims=["x", "y"])
+        self._cluster_source.data = {"x": data.x[rows], "y": data.y[rows]}
 
-        stream = hv.streams.Params(
-            self.state, ["shown_cluster", "clusters_changed", "version"]
-        )
-        return hv.DynamicMap(markers, streams=[stream]).opts(
-            hv.opts.Points(
-                marker="diamond", size=6, color="#7df9ff", alpha=0.8, tools=[]
-            )
-        )
-
-    def _selection_overlay(self):
-        def outline(selection_geometry):
-            if not selection_geometry:
-                return hv.Path([])
-            coords = selection_geometry["coords"]
-            if selection_geometry["kind"] == "box":
+    def _update_outline(self) -> None:
+        geometry = self.state.selection_geometry
+        xs, ys = [], []
+        if geometry:
+            coords = geometry["coords"]
+            if geometry["kind"] == "box":
                 x0, y0, x1, y1 = coords
                 coords = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
             ring = [tuple(c) for c in coords]
-            return hv.Path([[*ring, ring[0]]])
-
-        stream = hv.streams.Params(self.state, ["selection_geometry"])
-        return hv.DynamicMap(outline, streams=[stream]).opts(
-            hv.opts.Path(color="white", line_dash="dashed", line_width=1.5)
-        )
+            ring.append(ring[0])
+            xs = [float(c[0]) for c in ring]
+            ys = [float(c[1]) for c in ring]
+        self._outline_source.data = {"x": xs, "y": ys}
 
     # ------------------------------------------------------------- events
     def _radius(self) -> float:
-        x0, x1 = self._range[0], self._range[1]
-        if x0 is None or x1 is None:
-            (x0, x1), _ = self._limits()
+        (x0, x1), _ = self._view_ranges()
         return abs(x1 - x0) / FRAME_WIDTH * PICK_RADIUS_PX
 
-    def _on_pointer(self, x=None, y=None, **_):
-        if x is None or y is None:
+    def _on_pointer(self, event) -> None:
+        if event.x is None or event.y is None:
             return
-        self.state.hover_at(x, y, self._radius())
+        self.state.hover_at(event.x, event.y, self._radius())
 
-    def _on_tap(self, x=None, y=None, **_):
-        source_id = self.state.id_at(x, y, self._radius())
+    def _on_tap(self, event) -> None:
+        source_id = self.state.id_at(event.x, event.y, self._radius())
         if source_id is not None:
             self.state.query_similar([source_id])
 
-    def _on_box(self, bounds=None, **_):
-        if bounds is not None:
+    def _on_selection(self, event) -> None:
+        geometry = event.geometry or {}
+        if not event.final:
+            return
+        kind = geometry.get("type")
+        if kind == "rect":
+            bounds = tuple(geometry[k] for k in ("x0", "y0", "x1", "y1"))
             self._select(lambda: self.state.select_box(bounds))
-
-    def _on_lasso(self, geometry=None, **_):
-        if geometry is not None and len(geometry) >= 3:
-            self._select(lambda: self.state.select_polygon(geometry))
+        elif kind == "poly":
+            vertices = np.column_stack([geometry["x"], geometry["y"]])
+            if len(vertices) >= 3:
+                self._select(lambda: self.state.select_polygon(vertices))
 
     def _select(self, resolve) -> None:
         try:
@@ -336,13 +624,3 @@ class MapView(pn.viewable.Viewer):
             self.state.notify(
                 "info", "No sources inside the selection; draw a larger shape."
             )
-
-    def _on_range(self, x_range=None, y_range=None, **_):
-        if x_range is None or y_range is None:
-            return
-        self._range = (x_range[0], x_range[1], y_range[0], y_range[1])
-        view = [float(f"{v:.6g}") for v in self._range]
-        if view != self.state.view:
-            # on the next tick, so that the URL change is sent now rather
-            # than with the next event of the plot
-            pn.state.execute(partial(setattr, self.state, "view", view), schedule=True)
