@@ -81,6 +81,23 @@ CANCEL_GRACE_S = 20.0
 # Popen objects of jobs started by this process, so their exit is reaped
 # (a zombie would look alive to kill(pid, 0)).
 _CHILDREN: dict[int, subprocess.Popen] = {}
+# The same processes by job id, so that waiting for a job also reaps it.
+_JOB_PROCESSES: dict[str, subprocess.Popen] = {}
+
+
+def _reap(job_id: str) -> None:
+    """Wait for the exit of job ``job_id``'s process if this process started it.
+
+    A job writes its terminal phase just before it exits; reaping it here
+    keeps it from lingering as a zombie (or being reported still running).
+    """
+    proc = _JOB_PROCESSES.pop(job_id, None)
+    if proc is None:
+        return
+    try:
+        proc.wait(timeout=CANCEL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        log.warning("job %s wrote its final state but has not exited", job_id)
 
 
 def _now() -> str:
@@ -621,6 +638,7 @@ class JobRunner:
                 start_new_session=True,  # own process group: cancel kills workers too
             )
         _CHILDREN[proc.pid] = proc
+        _JOB_PROCESSES[directory.name] = proc
         # progress.json is the job's to write from now on (it records its pid).
         self._update_lock(pid=proc.pid, start_ticks=process_start_ticks(proc.pid))
 
@@ -846,6 +864,7 @@ class JobRunner:
                 last = info.updated
                 callback(info)
             if info.finished:
+                _reap(job_id)
                 return info
             if deadline is not None and time.monotonic() > deadline:
                 msg = f"job {job_id} still {info.phase} after {timeout} s"

@@ -4,6 +4,7 @@ version switching resets the session, saved clusters become a colour field."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from explorer.annotations import Annotations
@@ -62,9 +63,10 @@ def test_every_colour_field_renders(analysed_store):
         assert (image >> 24).astype(bool).sum() > 50, field  # opaque pixels drawn
         bar = view._color_bar
         assert field in bar.title or "sources" in bar.title
-        assert bar.color_mapper.palette == style_for(
-            field, _field_values(state, field)
-        )["opts"]["cmap"]
+        assert (
+            bar.color_mapper.palette
+            == style_for(field, _field_values(state, field))["opts"]["cmap"]
+        )
         assert field in figure.title.text
 
 
@@ -217,3 +219,36 @@ def test_jobs_view_without_a_job(analysed_store_copy):
     view = JobsView(state)
     assert view._status.object == "No job yet."
     assert not view._start.disabled and view._cancel.disabled
+
+
+def test_zoomed_render_matches_a_full_aggregation():
+    import datashader as ds
+
+    from explorer.app.views.map import SPREAD_MAX_PX, MapRenderer
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(2, 5000))
+    values = rng.uniform(0, 10, 5000)
+    style = style_for("mag_r", values)
+    renderer = MapRenderer(x, y, values, style, width=40, height=30)
+    x_range, y_range = (-0.7, 0.4), (-1.0, 1.0)
+    image, limits = renderer.render(x_range, y_range)
+    assert image.shape == (30, 40) and limits == style["opts"]["clim"]
+    # every pixel holding points (aggregated over ALL points, not the
+    # x-sorted slice) is opaque with its mean's colour before spreading
+    canvas = ds.Canvas(plot_width=40, plot_height=30, x_range=x_range, y_range=y_range)
+    frame = pd.DataFrame({"x": x, "y": y, "value": values})
+    mean = canvas.points(frame, "x", "y", agg=ds.mean("value")).data
+    filled = np.isfinite(mean)
+    assert filled.sum() > 100
+    expected = colorize(mean, palette_rgba(style["opts"]["cmap"]), *limits)
+    assert (image[filled] == expected[filled]).mean() > 0.9  # spread may overdraw
+    assert ((image >> 24) > 0)[filled].all()
+    # empty pixels far (> max_px) from any point stay transparent
+    near = filled.copy()
+    for _ in range(SPREAD_MAX_PX):
+        near[1:] |= near[:-1]
+        near[:-1] |= near[1:]
+        near[:, 1:] |= near[:, :-1]
+        near[:, :-1] |= near[:, 1:]
+    assert ((image >> 24) == 0)[~near].all()

@@ -53,9 +53,9 @@ FRAME_HEIGHT = 450
 PICK_RADIUS_PX = 8
 #: most members of a saved cluster drawn as markers
 MAX_CLUSTER_MARKERS = 20_000
-#: trailing debounce of range changes (ms): a burst of wheel events within
-#: this interval renders once, at its end
-RANGE_DEBOUNCE_MS = 15
+#: trailing debounce of RangesUpdate events (ms): events within this interval
+#: (e.g. queued while a render ran) give one render, of the latest range
+RANGE_DEBOUNCE_MS = 5
 #: dynspread of the RGBA image (isolated points grow up to ``max_px`` pixels)
 SPREAD_THRESHOLD = 0.6
 SPREAD_MAX_PX = 3
@@ -153,7 +153,7 @@ def style_for(field: str, values: np.ndarray) -> dict:
 
 
 def palette_rgba(colors: list[str]) -> np.ndarray:
-    """``(P,)`` uint32 RGBA words (little-endian ``R, G, B, A`` bytes) of hex colours."""
+    """``(P,)`` uint32 RGBA words (little-endian R, G, B, A bytes) of hex colours."""
     rgb = np.array(
         [[int(c.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)] for c in colors],
         dtype=np.uint32,
@@ -239,14 +239,18 @@ class MapRenderer:
         width: int = FRAME_WIDTH,
         height: int = FRAME_HEIGHT,
     ) -> None:
-        # a DataFrame, which datashader aggregates without a per-render copy
+        # a DataFrame sorted by x, so that a zoomed-in render aggregates only
+        # the slice of points inside the x range (a view, not a copy)
+        x = np.asarray(x, dtype=np.float32)
+        order = np.argsort(x, kind="stable")
         self.frame = pd.DataFrame(
             {
-                "x": np.asarray(x, dtype=np.float32),
-                "y": np.asarray(y, dtype=np.float32),
-                "value": np.asarray(values, dtype=np.float32),
+                "x": x[order],
+                "y": np.asarray(y, dtype=np.float32)[order],
+                "value": np.asarray(values, dtype=np.float32)[order],
             }
         )
+        self._sorted_x = self.frame["x"].to_numpy()
         self.style = style
         self.width, self.height = int(width), int(height)
         opts = style["opts"]
@@ -285,7 +289,12 @@ class MapRenderer:
             x_range=x_range,
             y_range=y_range,
         )
-        agg = canvas.points(self.frame, "x", "y", agg=self.style["aggregator"])
+        start = np.searchsorted(self._sorted_x, x_range[0], side="left")
+        stop = np.searchsorted(self._sorted_x, x_range[1], side="right")
+        points = self.frame
+        if stop - start < len(points):
+            points = points.iloc[start:stop]
+        agg = canvas.points(points, "x", "y", agg=self.style["aggregator"])
         values = agg.data
         low, high = self.limits(values)
         rgba = colorize(values, self.palette, low, high, log=self.log)
@@ -396,9 +405,7 @@ class MapView(pn.viewable.Viewer):
             lod_timeout=0,
         )
         fig.grid.visible = False
-        image = fig.image_rgba(
-            "image", "x", "y", "dw", "dh", source=self._image_source
-        )
+        image = fig.image_rgba("image", "x", "y", "dw", "dh", source=self._image_source)
         self._anomaly_source = ColumnDataSource({"x": [], "y": []})
         fig.scatter(
             "x",
@@ -448,6 +455,7 @@ class MapView(pn.viewable.Viewer):
         for axis_range in (fig.x_range, fig.y_range):
             axis_range.on_change("start", self._on_range_change)
             axis_range.on_change("end", self._on_range_change)
+        fig.on_event(events.RangesUpdate, self._on_ranges_update)
         fig.on_event(events.MouseMove, self._on_pointer)
         fig.on_event(events.Tap, self._on_tap)
         fig.on_event(events.SelectionGeometry, self._on_selection)
@@ -536,13 +544,25 @@ class MapView(pn.viewable.Viewer):
             # than with the next event of the plot
             pn.state.execute(partial(setattr, self.state, "view", view), schedule=True)
 
-    def _on_range_change(self, attr, old, new) -> None:
-        # one wheel event changes up to four range properties, and a gesture
-        # several wheel events: render once, RANGE_DEBOUNCE_MS after the last
+    def _served(self) -> bool:
         doc = self.figure.document
-        if doc is None or doc.session_context is None:
+        return doc is not None and doc.session_context is not None
+
+    def _on_range_change(self, attr, old, new) -> None:
+        # in a browser session the ranges change property by property (two
+        # messages per wheel event): renders follow RangesUpdate instead; this
+        # handles ranges set from Python (no session)
+        if not self._served():
+            self.render_view()
+
+    def _on_ranges_update(self, event) -> None:
+        # one RangesUpdate per wheel event / pan or reset gesture, sent at the
+        # end of Bokeh's interaction (immediately with the LOD mode off);
+        # events arriving within RANGE_DEBOUNCE_MS give one render
+        if not self._served():
             self.render_view()
             return
+        doc = self.figure.document
         if self._pending is not None:
             try:
                 doc.remove_timeout_callback(self._pending)
