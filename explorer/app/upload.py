@@ -1,4 +1,4 @@
-"""Uploaded FITS cutouts: parse, check against the store, embed (torch, lazily).
+"""Uploaded FITS cutouts: parse, check against the store, embed (in a subprocess).
 
 Kept free of Panel so the checks are unit-tested without a server.
 """
@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -121,7 +125,10 @@ def checkpoint_of(store, version: str) -> Path:
 
 
 def embed_upload(store, version: str, cutouts: np.ndarray) -> np.ndarray:
-    """Embed uploaded cutouts with the version's checkpoint (imports torch).
+    """Embed uploaded cutouts with the version's checkpoint, in a subprocess.
+
+    The server process never imports torch: ``models.embed_worker`` does the
+    work in a child process (a few seconds, mostly importing torch).
 
     Returns
     -------
@@ -131,12 +138,23 @@ def embed_upload(store, version: str, cutouts: np.ndarray) -> np.ndarray:
     Raises
     ------
     DataError
-        If the checkpoint is missing or the ``models`` package is unavailable.
+        If the checkpoint is missing or unusable, or the embedding failed.
     """
     checkpoint = checkpoint_of(store, version)
-    try:
-        from models.embed import embed_arrays
-    except ImportError as exc:
-        msg = f"cannot embed uploads: the models package is unavailable ({exc})"
-        raise DataError(msg) from exc
-    return np.asarray(embed_arrays(checkpoint, cutouts), dtype=np.float32)
+    with tempfile.TemporaryDirectory(prefix="latentsky-upload-") as tmp:
+        source, target = Path(tmp) / "cutouts.npy", Path(tmp) / "vectors.npy"
+        np.save(source, np.asarray(cutouts, dtype=np.float32))
+        command = [sys.executable, "-m", "models.embed_worker", str(checkpoint)]
+        result = subprocess.run(
+            [*command, str(source), str(target)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            check=False,
+        )
+        if result.returncode != 0:
+            lines = (result.stderr or "no output").strip().splitlines()
+            reason = lines[-1] if lines else f"exit status {result.returncode}"
+            msg = f"cannot embed the upload with {checkpoint.name}: {reason}"
+            raise DataError(msg)
+        return np.load(target).astype(np.float32, copy=False)

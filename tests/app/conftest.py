@@ -177,3 +177,46 @@ def start_server(tmp_path: Path):
     yield start
     for running in started:
         running.stop()
+
+
+# ------------------------------------------------ re-embedding (jobs) browser tests
+#: Fault injection of ``models.jobmain``: fine-tune jobs of :func:`jobs_server`
+#: stop in their first training step until cancelled, so the browser test can
+#: cancel one mid-run; embed jobs never enter "train" and run to completion.
+JOBS_SERVER_STALL_PHASE = "train"
+
+
+@pytest.fixture(scope="module")
+def ssl_store(
+    small_store: Path, tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path
+) -> Path:
+    """A copy of ``small_store`` with version ``v1`` embedded by a real tiny
+    checkpoint (its ``config.json`` names the checkpoint, so re-embedding
+    jobs can start from it)."""
+    torch = pytest.importorskip("torch")
+    from models.embed import embed_store
+
+    root = tmp_path_factory.mktemp("ssl") / "store"
+    shutil.copytree(small_store, root)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        embed_store(root, tiny_checkpoint, "v1", device="cpu", num_workers=0)
+    finally:
+        torch.set_num_threads(threads)
+    return root
+
+
+@pytest.fixture(scope="module")
+def jobs_server(ssl_store: Path, tmp_path_factory: pytest.TempPathFactory):
+    """``latentsky serve`` on :func:`ssl_store`, one CPU thread per process,
+    fine-tune jobs stalled in training (:data:`JOBS_SERVER_STALL_PHASE`)."""
+    log_path = tmp_path_factory.mktemp("logs") / "jobs-server.log"
+    with pytest.MonkeyPatch.context() as patch:  # inherited by Popen
+        patch.setenv("OMP_NUM_THREADS", "1")
+        patch.setenv("LATENTSKY_JOB_STALL_PHASE", JOBS_SERVER_STALL_PHASE)
+        running = Server(ssl_store, log_path)
+    try:
+        yield running
+    finally:
+        running.stop()
