@@ -1,10 +1,19 @@
 """Re-embedding panel: start an embed / fine-tune job (``explorer.jobs``),
 follow its progress (phase, %, img/s, ETA, device, log tail), cancel it, and
-switch to the new version when it is done."""
+switch to the new version when it is done.
+
+The job runs in its own process and keeps its state in the store, so this
+view only polls :meth:`explorer.jobs.JobRunner.status` (every
+:data:`POLL_MS`); a reload or a second browser shows the same job. Nothing
+here blocks the session for long: starting spawns a process, cancelling
+sends SIGTERM and returns (``cancel(wait=False)``).
+"""
 
 from __future__ import annotations
 
+import html
 import logging
+from pathlib import Path
 
 import panel as pn
 import param
@@ -13,7 +22,11 @@ from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 1000
+#: milliseconds between two reads of the job's progress
+POLL_MS = 700
+#: button label -> job kind of :class:`explorer.jobs.JobRunner`
+KIND_LABELS = {"embed": "embed", "fine-tune": "finetune"}
+NO_CHECKPOINT = "(no version has a checkpoint)"
 
 
 class JobsView(pn.viewable.Viewer):
@@ -23,29 +36,41 @@ class JobsView(pn.viewable.Viewer):
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        from explorer.jobs import DEVICES, KINDS, JobRunner
+        from explorer.jobs import DEVICES, JobRunner
 
         self._runner = JobRunner(state.store)
         self._kind = pn.widgets.RadioButtonGroup(
-            options=list(KINDS), value=KINDS[0], width=180
+            options=KIND_LABELS, value="embed", width=180
+        )
+        self._checkpoint = pn.widgets.Select(
+            name="Checkpoint", width=260, css_classes=["job-checkpoint"]
         )
         self._device = pn.widgets.Select(
-            label="Device", options=list(DEVICES), width=100
+            name="Device", options=list(DEVICES), width=100, css_classes=["job-device"]
         )
         self._epochs = pn.widgets.IntInput(
-            label="Fine-tune epochs", value=2, start=1, width=120
+            name="Fine-tune epochs", value=1, start=1, end=1000, width=120
         )
         self._use_clusters = pn.widgets.Checkbox(
-            label="use saved clusters as extra positives", value=True
+            name="use saved clusters as extra positives", value=False
         )
-        self._start = pn.widgets.Button(label="Start", color="primary", width=90)
+        self._finetune_options = pn.Row(
+            self._epochs, self._use_clusters, visible=False
+        )
+        self._start = pn.widgets.Button(name="Start", button_type="primary", width=90)
         self._cancel = pn.widgets.Button(
-            label="Cancel", color="danger", width=90, disabled=True
+            name="Cancel", button_type="danger", width=90, disabled=True
         )
-        self._progress = pn.indicators.Progress(value=0, max=100, width=300)
-        self._status = pn.pane.HTML("No job running.", css_classes=["job-status"])
+        self._progress = pn.indicators.Progress(
+            value=0, max=100, width=300, css_classes=["job-progress"]
+        )
+        self._status = pn.pane.HTML("No job yet.", css_classes=["job-status"])
+        self._alert = pn.pane.Alert(
+            "", alert_type="danger", visible=False, css_classes=["job-error"]
+        )
         self._log = pn.pane.HTML(
             "",
+            css_classes=["job-log"],
             styles={
                 "font-family": "monospace",
                 "font-size": "10px",
@@ -56,80 +81,196 @@ class JobsView(pn.viewable.Viewer):
         )
         self._start.on_click(self._on_start)
         self._cancel.on_click(self._on_cancel)
-        self._seen_done: set[str] = set()
-        self._callback = None
+        self._kind.param.watch(self._on_kind, "value")
+        state.param.watch(lambda *_: self._refresh_clusters(), ["clusters_changed"])
+
+        # job id -> the last phase this session saw (to act on transitions)
+        self._seen: dict[str, str] = {}
+        self._refresh_checkpoints()
+        self._refresh_clusters()
         self._poll()
         if pn.state.curdoc is not None:
-            self._callback = pn.state.add_periodic_callback(self._poll, POLL_MS)
+            pn.state.add_periodic_callback(self._poll, POLL_MS)
+
+    # -------------------------------------------------------------- options
+    def _refresh_checkpoints(self) -> None:
+        """Offer the checkpoints of the store's versions, current one first."""
+        try:
+            found = self._runner.checkpoints()
+        except Exception as exc:  # noqa: BLE001 - a broken config must not kill the page
+            log.warning("cannot list checkpoints: %s", exc)
+            found = []
+        current = self.state.store.current_version
+        found.sort(key=lambda c: c["version"] != current)
+        options = {f"{c['version']} · {Path(c['path']).name}": c["path"] for c in found}
+        if not options:
+            self._checkpoint.options = [NO_CHECKPOINT]
+            self._checkpoint.disabled = True
+            return
+        previous = self._checkpoint.value
+        self._checkpoint.options = options
+        self._checkpoint.disabled = False
+        if previous not in options.values():
+            self._checkpoint.value = next(iter(options.values()))
+
+    def _refresh_clusters(self) -> None:
+        """Disable "use saved clusters" when the store has none."""
+        try:
+            from explorer.annotations import Annotations
+
+            names = Annotations(self.state.store.annotations_path).names()
+        except Exception as exc:  # noqa: BLE001 - annotations are optional here
+            log.warning("cannot read saved clusters: %s", exc)
+            names = []
+        if names:
+            self._use_clusters.disabled = False
+            self._use_clusters.name = (
+                f"use the {len(names)} saved cluster(s) as extra positives"
+            )
+        else:
+            self._use_clusters.value = False
+            self._use_clusters.disabled = True
+            self._use_clusters.name = (
+                "use saved clusters as extra positives (none saved yet: "
+                "save one in the Clusters tab)"
+            )
+
+    def _on_kind(self, event) -> None:
+        self._finetune_options.visible = event.new == "finetune"
+
+    # ------------------------------------------------------------- actions
+    def _show_error(self, text: str) -> None:
+        self._alert.object = html.escape(text)
+        self._alert.visible = True
+        self.state.notify("error", text)
 
     def _on_start(self, _) -> None:
-        options = {"device": self._device.value}
-        if self._kind.value == "finetune":
+        self._alert.visible = False
+        if self._checkpoint.disabled:
+            self._show_error(
+                "Cannot start: no version of this store names an existing "
+                "checkpoint. Train one with `latentsky train STORE CHECKPOINT`, "
+                "then embed it with `latentsky embed`."
+            )
+            return
+        kind = self._kind.value
+        options = {"device": self._device.value, "checkpoint": self._checkpoint.value}
+        if kind == "finetune":
             options["epochs"] = int(self._epochs.value)
             options["clusters"] = bool(self._use_clusters.value)
+        self._start.disabled = True
         try:
-            info = self._runner.start(self._kind.value, **options)
-        except Exception as exc:
-            self.state.notify("error", f"Cannot start the job: {exc}")
+            info = self._runner.start(kind, **options)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self._start.disabled = False
+            self._show_error(f"Cannot start the {kind} job: {exc}")
             return
+        self._seen[info.job_id] = info.phase
         self.state.notify(
             "info", f"Started {info.kind} job {info.job_id} → version {info.version}."
         )
         self._poll()
 
     def _on_cancel(self, _) -> None:
+        self._cancel.disabled = True
         try:
-            info = self._runner.cancel()
-        except Exception as exc:
-            self.state.notify("error", f"Cannot cancel: {exc}")
+            info = self._runner.cancel(wait=False)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self._show_error(f"Cannot cancel: {exc}")
+            self._poll()
             return
-        self.state.notify("info", f"Cancelled job {info.job_id}.")
+        self.state.notify("info", f"Cancelling job {info.job_id}…")
         self._poll()
 
+    # ---------------------------------------------------------------- poll
     def _poll(self) -> None:
         try:
             info = self._runner.status()
-        except Exception as exc:  # a corrupt job dir must not kill the session
-            self._status.object = f"Cannot read job status: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a corrupt job dir must not kill the session
+            self._status.object = html.escape(f"Cannot read the job status: {exc}")
+            self._start.disabled, self._cancel.disabled = False, True
             return
         if info is None:
             self._status.object = "No job yet."
             self._start.disabled, self._cancel.disabled = False, True
             return
         running = not info.finished
-        self._start.disabled, self._cancel.disabled = running, not running
+        cancelling = running and (info.directory / "cancel").exists()
+        self._start.disabled = running
+        self._cancel.disabled = not running or cancelling
         self._progress.value = int(info.percent) if running else 100
         self._progress.bar_color = (
-            "primary" if running else "success" if info.succeeded else "danger"
+            "primary"
+            if running
+            else "success"
+            if info.succeeded
+            else "warning"
+            if info.phase == "cancelled"
+            else "danger"
         )
-        self._status.object = info.describe()
+        text = info.describe() + (" (cancelling…)" if cancelling else "")
+        self._status.object = html.escape(text)
         try:
-            self._log.object = self._runner.log_tail(info.job_id, 12)
-        except Exception:
+            self._log.object = html.escape(self._runner.log_tail(info.job_id, 12))
+        except Exception:  # noqa: BLE001 - the log is a convenience
             self._log.object = ""
-        if info.succeeded and info.job_id not in self._seen_done:
-            first_poll = not self._seen_done and self._callback is None
-            self._seen_done.add(info.job_id)
-            if not first_poll:
-                self._switch_to(info.version)
+        previous = self._seen.get(info.job_id)
+        self._seen[info.job_id] = info.phase
+        if previous is None:
+            # first sight (page load): show a past failure, switch nothing
+            if info.phase == "failed":
+                self._alert.object = html.escape(self._failure_text(info))
+                self._alert.visible = True
+            return
+        if previous == info.phase or not info.finished:
+            return
+        if info.succeeded:
+            self._alert.visible = False
+            self._switch_to(info.version)
+            self._refresh_checkpoints()
+        elif info.phase == "cancelled":
+            self.state.notify(
+                "info",
+                f"Job {info.job_id} cancelled; version "
+                f"{self.state.store.current_version} stays current.",
+            )
+        else:
+            self._show_error(self._failure_text(info))
+
+    def _failure_text(self, info) -> str:
+        return (
+            f"The {info.kind} job {info.job_id} failed: {info.message or 'no message'}. "
+            f"Nothing was changed; see the log below ({info.directory / 'log.txt'}), "
+            "fix the cause and start it again."
+        )
 
     def _switch_to(self, version: str) -> None:
         state = self.state
         state.store.reload()
-        state.param.version.objects = state.store.versions
-        if version in state.store.versions:
+        versions = state.store.versions
+        state.param.version.objects = versions
+        if version in versions:
             state.version = version
+            state.notify("success", f"Re-embedding finished: now showing {version}.")
+        else:
             state.notify(
-                "info", f"Re-embedding finished: now showing version {version}."
+                "warning", f"The job finished but version {version} is not in the store."
             )
 
     def __panel__(self):
         return pn.Column(
+            pn.pane.HTML(
+                "<b>Re-embed the store</b> into a new version: embed with an "
+                "existing checkpoint, or fine-tune it first.",
+                sizing_mode="stretch_width",
+            ),
             pn.Row(self._kind, self._device),
-            pn.Row(self._epochs, self._use_clusters),
+            self._checkpoint,
+            self._finetune_options,
             pn.Row(self._start, self._cancel),
             self._progress,
             self._status,
+            self._alert,
             self._log,
             name="Re-embed",
             sizing_mode="stretch_width",
