@@ -180,12 +180,6 @@ def start_server(tmp_path: Path):
 
 
 # ------------------------------------------------ re-embedding (jobs) browser tests
-#: Fault injection of ``models.jobmain``: fine-tune jobs of :func:`jobs_server`
-#: stop in their first training step until cancelled, so the browser test can
-#: cancel one mid-run; embed jobs never enter "train" and run to completion.
-JOBS_SERVER_STALL_PHASE = "train"
-
-
 @pytest.fixture(scope="module")
 def ssl_store(
     small_store: Path, tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path
@@ -209,14 +203,21 @@ def ssl_store(
 
 @pytest.fixture(scope="module")
 def jobs_server(ssl_store: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``latentsky serve`` on :func:`ssl_store`, one CPU thread per process,
-    fine-tune jobs stalled in training (:data:`JOBS_SERVER_STALL_PHASE`)."""
+    """``latentsky serve`` on :func:`ssl_store` with one CPU thread per process
+    (its jobs inherit ``OMP_NUM_THREADS=1``); a job still running at the end is
+    cancelled (it runs in its own process group, not the server's)."""
+    from explorer.jobs import JobRunner
+
     log_path = tmp_path_factory.mktemp("logs") / "jobs-server.log"
     with pytest.MonkeyPatch.context() as patch:  # inherited by Popen
         patch.setenv("OMP_NUM_THREADS", "1")
-        patch.setenv("LATENTSKY_JOB_STALL_PHASE", JOBS_SERVER_STALL_PHASE)
         running = Server(ssl_store, log_path)
     try:
         yield running
     finally:
-        running.stop()
+        try:
+            runner = JobRunner(ssl_store)
+            if runner.running() is not None:
+                runner.cancel(wait=True)
+        finally:
+            running.stop()

@@ -19,6 +19,7 @@ import panel as pn
 import param
 
 from explorer.app.state import AppState
+from explorer.jobs import CANCEL, DEVICES, LOG, JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -36,30 +37,33 @@ class JobsView(pn.viewable.Viewer):
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        from explorer.jobs import DEVICES, JobRunner
-
         self._runner = JobRunner(state.store)
         self._kind = pn.widgets.RadioButtonGroup(
             options=KIND_LABELS, value="embed", width=180
         )
         self._checkpoint = pn.widgets.Select(
-            name="Checkpoint", width=260, css_classes=["job-checkpoint"]
+            label="Checkpoint", width=260, css_classes=["job-checkpoint"]
         )
         self._device = pn.widgets.Select(
-            name="Device", options=list(DEVICES), width=100, css_classes=["job-device"]
+            label="Device", options=list(DEVICES), width=100, css_classes=["job-device"]
         )
         self._epochs = pn.widgets.IntInput(
-            name="Fine-tune epochs", value=1, start=1, end=1000, width=120
+            label="Fine-tune epochs",
+            value=1,
+            start=1,
+            end=1000,
+            width=120,
+            css_classes=["job-epochs"],
         )
         self._use_clusters = pn.widgets.Checkbox(
-            name="use saved clusters as extra positives", value=False
+            label="use saved clusters as extra positives",
+            value=False,
+            css_classes=["job-clusters"],
         )
-        self._finetune_options = pn.Row(
-            self._epochs, self._use_clusters, visible=False
-        )
-        self._start = pn.widgets.Button(name="Start", button_type="primary", width=90)
+        self._finetune_options = pn.Row(self._epochs, self._use_clusters, visible=False)
+        self._start = pn.widgets.Button(label="Start", color="primary", width=90)
         self._cancel = pn.widgets.Button(
-            name="Cancel", button_type="danger", width=90, disabled=True
+            label="Cancel", color="danger", width=90, disabled=True
         )
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=300, css_classes=["job-progress"]
@@ -86,6 +90,8 @@ class JobsView(pn.viewable.Viewer):
 
         # job id -> the last phase this session saw (to act on transitions)
         self._seen: dict[str, str] = {}
+        # True while no job runs and the last finished one is shown
+        self._idle = False
         self._refresh_checkpoints()
         self._refresh_clusters()
         self._poll()
@@ -124,13 +130,13 @@ class JobsView(pn.viewable.Viewer):
             names = []
         if names:
             self._use_clusters.disabled = False
-            self._use_clusters.name = (
+            self._use_clusters.label = (
                 f"use the {len(names)} saved cluster(s) as extra positives"
             )
         else:
             self._use_clusters.value = False
             self._use_clusters.disabled = True
-            self._use_clusters.name = (
+            self._use_clusters.label = (
                 "use saved clusters as extra positives (none saved yet: "
                 "save one in the Clusters tab)"
             )
@@ -149,8 +155,9 @@ class JobsView(pn.viewable.Viewer):
         if self._checkpoint.disabled:
             self._show_error(
                 "Cannot start: no version of this store names an existing "
-                "checkpoint. Train one with `latentsky train STORE CHECKPOINT`, "
-                "then embed it with `latentsky embed`."
+                "checkpoint. Train one with `latentsky train STORE --out "
+                "CKPT.pt`, then `latentsky embed STORE --checkpoint CKPT.pt "
+                "--version NAME`."
             )
             return
         kind = self._kind.value
@@ -169,6 +176,7 @@ class JobsView(pn.viewable.Viewer):
         self.state.notify(
             "info", f"Started {info.kind} job {info.job_id} → version {info.version}."
         )
+        self._idle = False
         self._poll()
 
     def _on_cancel(self, _) -> None:
@@ -184,6 +192,9 @@ class JobsView(pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- poll
     def _poll(self) -> None:
+        if self._idle and not self._runner.lock_path.exists():
+            return  # nothing ran since the last look (status() lists every job)
+        self._idle = False
         try:
             info = self._runner.status()
         except Exception as exc:  # noqa: BLE001 - a corrupt job dir must not kill the session
@@ -193,9 +204,11 @@ class JobsView(pn.viewable.Viewer):
         if info is None:
             self._status.object = "No job yet."
             self._start.disabled, self._cancel.disabled = False, True
+            self._idle = True
             return
         running = not info.finished
-        cancelling = running and (info.directory / "cancel").exists()
+        self._idle = info.finished and self._seen.get(info.job_id) == info.phase
+        cancelling = running and (info.directory / CANCEL).exists()
         self._start.disabled = running
         self._cancel.disabled = not running or cancelling
         self._progress.value = int(info.percent) if running else 100
@@ -229,6 +242,7 @@ class JobsView(pn.viewable.Viewer):
             self._switch_to(info.version)
             self._refresh_checkpoints()
         elif info.phase == "cancelled":
+            self.state.store.reload()
             self.state.notify(
                 "info",
                 f"Job {info.job_id} cancelled; version "
@@ -238,10 +252,12 @@ class JobsView(pn.viewable.Viewer):
             self._show_error(self._failure_text(info))
 
     def _failure_text(self, info) -> str:
+        reason = (info.message or "no message").rstrip(".")
+        where = "" if LOG in reason else f" ({info.directory / LOG})"
         return (
-            f"The {info.kind} job {info.job_id} failed: {info.message or 'no message'}. "
-            f"Nothing was changed; see the log below ({info.directory / 'log.txt'}), "
-            "fix the cause and start it again."
+            f"The {info.kind} job {info.job_id} failed: {reason}. The previous "
+            f"version stays current; see the job log below{where}, fix the cause "
+            "and start it again."
         )
 
     def _switch_to(self, version: str) -> None:
@@ -254,7 +270,8 @@ class JobsView(pn.viewable.Viewer):
             state.notify("success", f"Re-embedding finished: now showing {version}.")
         else:
             state.notify(
-                "warning", f"The job finished but version {version} is not in the store."
+                "warning",
+                f"The job finished but version {version} is not in the store.",
             )
 
     def __panel__(self):
