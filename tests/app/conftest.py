@@ -16,17 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from explorer.bench.ui import CHROMIUM, CHROMIUM_ARGS
+
 SERVER_START_TIMEOUT_S = 90
 
 
