@@ -79,10 +79,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         ValueError,
         OSError,
     ) as exc:
-        first = (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's own text for a refused unpickling advises weights_only=False,
+        # the opposite of what to do with a file one did not make: keep it out.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if not first or "weights_only" in first:
+            first = type(exc).__name__
+        msg = (
+            f"checkpoint {path} is corrupt or not a latentsky checkpoint ({first}); "
+            "use a file written by `latentsky train`"
         )
-        msg = f"checkpoint {path} is corrupt or not a torch checkpoint ({first})"
         raise CheckpointError(msg) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         msg = f"{path} is not a latentsky checkpoint (no format {FORMAT!r} entry)"
