@@ -157,3 +157,34 @@ def test_clustered_knn_graph_recall():
     assert (rows != np.arange(3000)[:, None]).all()
     np.testing.assert_allclose(dist, 1 - np.take_along_axis(sims, rows, 1), atol=1e-5)
     assert (np.diff(dist, axis=1) >= -1e-6).all()
+
+
+def test_graph_probe_grows_with_cells():
+    assert neighbors.graph_probe(1) == 1  # never more cells than exist
+    assert neighbors.graph_probe(5) == 5
+    assert neighbors.graph_probe(100) == neighbors.GRAPH_PROBE_MIN
+    # round(0.75 * sqrt(1953)) = round(33.1): the 10^6-source default.
+    assert neighbors.graph_probe(1953) == 33
+    probes = [neighbors.graph_probe(c) for c in (100, 400, 1600, 6400)]
+    assert probes == sorted(probes) and probes[-1] > probes[0]
+
+
+def test_graph_plan_exact_then_clustered():
+    small = neighbors.graph_plan(neighbors.GRAPH_EXACT_MAX, 10)
+    assert small == {"method": "exact", "k": 10}
+    big = neighbors.graph_plan(1_000_000, 10)
+    assert big["method"] == "clustered"
+    assert big["cells"] == 1_000_000 // neighbors.GRAPH_CELL_SIZE
+    assert big["probe"] == neighbors.graph_probe(big["cells"])
+
+
+def test_bench_graph_recall_counts_exact_neighbours():
+    from explorer.bench.analysis import graph_recall
+
+    x = neighbors.normalise(np.random.default_rng(3).normal(size=(200, 6)))
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    order = np.argsort(-sims, axis=1)
+    assert graph_recall(x, order[:, :4], 50) == 1.0
+    # Neighbours 3-6 instead of 1-4: two of the exact four in every row.
+    assert graph_recall(x, order[:, 2:6], 50) == 0.5
