@@ -41,6 +41,71 @@ from models.train import resolve_device
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 512
+#: Share of the GPU's free memory one embedding batch may take.
+GPU_MEMORY_SHARE = 0.5
+#: Bounds of the automatic GPU batch size.
+GPU_BATCH_RANGE = (256, 16384)
+#: Cutouts in the forward pass that measures a GPU's memory per cutout.
+_PROBE_BATCH = 64
+
+
+def batch_for_memory(
+    free_bytes: int,
+    bytes_per_cutout: float,
+    *,
+    share: float = GPU_MEMORY_SHARE,
+    bounds: tuple[int, int] = GPU_BATCH_RANGE,
+) -> int:
+    """Largest batch whose activations fit in ``share`` of ``free_bytes``.
+
+    Rounded down to a multiple of 256 (whole warps/tiles) and clipped to
+    ``bounds``.
+
+    Parameters
+    ----------
+    free_bytes : int
+        Free device memory in bytes.
+    bytes_per_cutout : float
+        Peak memory one cutout adds to a forward pass, in bytes.
+
+    Returns
+    -------
+    int
+        Batch size.
+    """
+    lo, hi = bounds
+    if bytes_per_cutout <= 0:
+        return hi
+    fitting = int(share * free_bytes / bytes_per_cutout)
+    return int(min(max((fitting // 256) * 256, lo), hi))
+
+
+def auto_batch_size(model: SSLModel, config: TrainConfig, device: torch.device) -> int:
+    """Embedding batch size for ``device``: measured from free memory on CUDA.
+
+    On CUDA a probe forward pass of a few cutouts measures the peak memory per
+    cutout, and the batch fills :data:`GPU_MEMORY_SHARE` of what is free, so
+    large cards are kept busy. On CPU it is :data:`DEFAULT_BATCH`.
+    """
+    if device.type != "cuda":
+        return DEFAULT_BATCH
+    size = config.cutout_size
+    probe = torch.zeros(_PROBE_BATCH, len(config.bands), size, size, device=device)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    encode(model, config, probe)
+    torch.cuda.synchronize(device)
+    per_cutout = (torch.cuda.max_memory_allocated(device) - before) / _PROBE_BATCH
+    free, _total = torch.cuda.mem_get_info(device)
+    batch = batch_for_memory(free, per_cutout)
+    log.info(
+        "GPU batch size %d (%.1f MiB free, %.2f MiB per cutout)",
+        batch,
+        free / 2**20,
+        per_cutout / 2**20,
+    )
+    return batch
 
 
 @torch.no_grad()
@@ -150,7 +215,7 @@ def embed_store(
     version: str,
     *,
     device: str = "auto",
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     make_current: bool = True,
     analyse: bool = True,
     num_workers: int = 1,
@@ -168,8 +233,9 @@ def embed_store(
         New version name (must not exist).
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
-    batch_size : int
-        Cutouts per forward pass.
+    batch_size : int, optional
+        Cutouts per forward pass; by default measured from the free memory on
+        CUDA (:func:`auto_batch_size`), :data:`DEFAULT_BATCH` on CPU.
     make_current : bool
         Make the new version the store's current one.
     analyse : bool
@@ -206,6 +272,7 @@ def embed_store(
         "method": config.method,
         "checkpoint": str(Path(checkpoint).resolve()),
     }
+    batch_size = batch_size or auto_batch_size(model, config, dev)
     dataset = ShardBatches(store.root, batch_size, shuffle=False, drop_last=False)
     loader = make_loader(dataset, num_workers, pin_memory=dev.type == "cuda")
     with store.new_version(version, make_current=make_current, info=info) as tmp:

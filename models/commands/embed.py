@@ -26,7 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", default="auto", help="auto (cuda > cpu), cpu or cuda"
     )
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="cutouts per forward pass (default: from free GPU memory; 512 on CPU)",
+    )
     parser.add_argument(
         "--no-current",
         action="store_true",

@@ -126,3 +126,22 @@ def test_version_config_is_json(small_store_copy, tiny_checkpoint):
     embed_store(store, tiny_checkpoint, "vj", device="cpu", analyse=False)
     config = json.loads((store.reload().version_dir("vj") / "config.json").read_text())
     assert config["n_sources"] == 400
+
+
+def test_batch_for_memory_fills_the_share_of_free_memory():
+    from models.embed import batch_for_memory
+
+    # 80 GiB free, 2 MiB per cutout, half of it: 20 480 -> clipped to 16 384
+    assert batch_for_memory(80 * 2**30, 2 * 2**20) == 16384
+    # 8 GiB free, 1.5 MiB per cutout: 0.5 * 8192 / 1.5 = 2730.7 -> 2560 (x256)
+    assert batch_for_memory(8 * 2**30, 1.5 * 2**20) == 2560
+    # too little memory for the lower bound still gives the lower bound
+    assert batch_for_memory(10 * 2**20, 2**20) == 256
+    assert batch_for_memory(2**30, 0.0) == 16384
+
+
+def test_auto_batch_size_on_cpu_is_the_default(tiny_checkpoint):
+    from models.embed import DEFAULT_BATCH, _load, auto_batch_size
+
+    model, config, _ = _load(tiny_checkpoint, torch.device("cpu"))
+    assert auto_batch_size(model, config, torch.device("cpu")) == DEFAULT_BATCH
