@@ -115,34 +115,14 @@ def evaluate(
 def pixel_baselines(store, n_components: int = 64) -> dict[str, np.ndarray]:
     """PCA-64 of flattened cutouts, per-pixel standardised and per-image asinh.
 
-    Uses :func:`explorer.features.pixel_pca` when available (the features the
-    dashboard's baselines use); otherwise the same recipe locally.
+    The same features as the dashboard's baselines
+    (:func:`explorer.features.pixel_pca`, streamed over the store's shards).
     """
-    try:
-        from explorer.features import pixel_pca
-    except ModuleNotFoundError:
-        pixel_pca = None
-    if pixel_pca is not None:
-        return {
-            kind: np.asarray(pixel_pca(store, n_components=n_components, kind=kind))
-            for kind in ("standardise", "asinh")
-        }
-    import torch
-    from sklearn.decomposition import PCA
+    from explorer.features import pixel_pca
 
-    from models.augment import asinh_stretch, linearise
-
-    cubes = np.asarray(store.cutouts[:], dtype=np.float32)
-    flat = cubes.reshape(len(cubes), -1)
-    standard = (flat - flat.mean(0)) / (flat.std(0) + 1e-12)
-    stretched = (
-        asinh_stretch(linearise(torch.from_numpy(cubes)))
-        .numpy()
-        .reshape(len(cubes), -1)
-    )
     return {
-        "standardise": PCA(n_components, random_state=0).fit_transform(standard),
-        "asinh": PCA(n_components, random_state=0).fit_transform(stretched),
+        kind: np.asarray(pixel_pca(store, n_components=n_components, kind=kind))
+        for kind in ("standardise", "asinh")
     }
 
 
