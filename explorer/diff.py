@@ -9,17 +9,15 @@ row-aligned with the catalogue) are a colour field for the map; they are
 cached in ``versions/<new>/diff-<old>.npy`` (``diff-<old>-k<k>.npy`` for
 ``k != 10``).
 
-Neighbours come from the version's saved FAISS index (``index.faiss``, via
-:mod:`explorer.neighbors`) when it has one, else from an exact FAISS
-inner-product search up to :data:`EXACT_LIMIT` sources and an IVF index
-beyond.
+Neighbours come from :meth:`explorer.neighbors.SimilarityIndex.knn_graph`,
+the same k-NN graph as the map and the anomaly scores, over the version's
+saved ``index.faiss`` when it has one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 
 import numpy as np
 
@@ -29,100 +27,27 @@ from explorer.errors import DataError, StoreError
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 10
-#: Largest store searched exhaustively; bigger ones use an IVF index.
-EXACT_LIMIT = 100_000
 _CHUNK = 8192
 
 
-def _faiss():
-    import faiss
+def version_knn(store, version: str, k: int, *, progress: bool = False) -> np.ndarray:
+    """``(N, k)`` neighbour rows of every source in ``version`` (itself excluded).
 
-    return faiss
-
-
-def knn_rows(
-    embeddings: np.ndarray, k: int = DEFAULT_K, *, progress: bool = False, seed: int = 0
-) -> np.ndarray:
-    """Rows of the ``k`` nearest neighbours of every row (itself excluded).
-
-    Parameters
-    ----------
-    embeddings : ndarray
-        ``(N, D)`` float32, L2-normalised (inner product = cosine similarity).
-    k : int
-        Neighbours per row, ``1 <= k < N``.
-    progress : bool
-        Show a tqdm bar over query chunks.
-    seed : int
-        Seed of the IVF training sample (large ``N`` only).
-
-    Returns
-    -------
-    ndarray
-        ``(N, k)`` int64 row numbers, nearest first.
+    The graph of :meth:`explorer.neighbors.SimilarityIndex.knn_graph`, over
+    the version's saved index when it loads, else over a new one.
 
     Raises
     ------
     DataError
-        If ``k`` is out of range or the embeddings are not finite 2-D.
+        If ``k`` is out of range or the embeddings hold NaN rows.
     """
-    emb = np.ascontiguousarray(embeddings, dtype=np.float32)
-    if emb.ndim != 2:
-        msg = f"embeddings must be (N, D), got shape {emb.shape}"
-        raise DataError(msg)
-    n, dim = emb.shape
-    if not 1 <= k < n:
-        msg = f"k={k} neighbours need 1 <= k < N, and N={n}"
-        raise DataError(msg)
-    if not np.isfinite(emb).all():
-        raise DataError("embeddings hold NaN/inf values")
-    faiss = _faiss()
-    if n <= EXACT_LIMIT:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        n_lists = int(4 * math.sqrt(n))
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, n_lists, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(seed)
-        sample = rng.choice(n, size=min(n, 64 * n_lists), replace=False)
-        index.train(emb[np.sort(sample)])
-        index.nprobe = 16
-    index.add(emb)
+    from explorer.neighbors import SimilarityIndex
 
-    out = np.empty((n, k), dtype=np.int64)
-    starts = range(0, n, _CHUNK)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="k-NN", unit="chunk")
-    for start in starts:
-        stop = min(start + _CHUNK, n)
-        _, found = index.search(emb[start:stop], k + 1)
-        own = np.arange(start, stop)[:, None]
-        is_self = found == own
-        # Drop the row itself; if a duplicate vector pushed it out of the
-        # top k + 1, drop the last neighbour instead.
-        is_self[~is_self.any(axis=1), -1] = True
-        out[start:stop] = found[~is_self].reshape(stop - start, k)
-    return out
-
-
-def version_knn(store, version: str, k: int, *, progress: bool = False) -> np.ndarray:
-    """``(N, k)`` neighbour rows of every source in ``version``.
-
-    Uses the version's saved FAISS index through
-    :class:`explorer.neighbors.SimilarityIndex` when both exist (the same
-    neighbours the dashboard shows), else :func:`knn_rows`.
-    """
     emb = store.embeddings(version)
     n = emb.shape[0]
     if not 1 <= k < n:
         msg = f"k={k} neighbours need 1 <= k < N, and N={n}"
         raise DataError(msg)
-    try:
-        from explorer.neighbors import SimilarityIndex
-    except ImportError:
-        return knn_rows(emb, k, progress=progress)
     index_path = store.version_file(version, "index.faiss")
     index = None
     if index_path.exists():
@@ -131,7 +56,7 @@ def version_knn(store, version: str, k: int, *, progress: bool = False) -> np.nd
         except DataError as exc:
             log.warning("ignoring %s: %s", index_path, exc)
     if index is None:
-        return knn_rows(emb, k, progress=progress)
+        index = SimilarityIndex.build(emb, store.ids)
     rows, _ = index.knn_graph(k, progress=progress)
     return rows
 

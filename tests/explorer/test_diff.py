@@ -108,22 +108,25 @@ def test_summary_most_changed(tmp_path):
     )
 
 
-def test_duplicates_do_not_break_self_exclusion():
+def test_duplicates_do_not_break_self_exclusion(tmp_path):
     emb = _unit(np.ones((6, 3)) + np.eye(6, 3) * 1e-9)
-    rows = diff.knn_rows(emb, 3)
+    rows = diff.version_knn(_store_with(tmp_path / "s", {"v1": emb}), "v1", 3)
     assert rows.shape == (6, 3)
     assert all(i not in set(r) for i, r in enumerate(rows.tolist()))
 
 
-def test_ivf_path_agrees_with_exact(monkeypatch):
+def test_approximate_graph_agrees_with_exact(monkeypatch, tmp_path):
+    from explorer import neighbors
+
     rng = np.random.default_rng(7)
     centres = _unit(rng.normal(size=(20, 16)))
     emb = _unit(
         np.repeat(centres, 100, axis=0) + rng.normal(scale=0.05, size=(2000, 16))
     )
-    exact = diff.knn_rows(emb, 5)
-    monkeypatch.setattr(diff, "EXACT_LIMIT", 100)
-    approx = diff.knn_rows(emb, 5)
+    store = _store_with(tmp_path / "s", {"v1": emb})
+    exact = diff.version_knn(store, "v1", 5)
+    monkeypatch.setattr(neighbors, "GRAPH_EXACT_MAX", 100)
+    approx = diff.version_knn(store, "v1", 5)
     assert diff.jaccard_change(exact, approx).mean() < 0.05
 
 
@@ -134,8 +137,11 @@ def test_bad_inputs(tmp_path):
         diff.neighbourhood_change(store, "v1", "v1", k=10)
     with pytest.raises(StoreError, match="no version 'v0'"):
         diff.neighbourhood_change(store, "v0", "v1")
+    nan_store = _store_with(
+        tmp_path / "nan", {"v1": np.full((5, 2), np.nan, np.float32)}
+    )
     with pytest.raises(DataError, match="NaN"):
-        diff.knn_rows(np.full((5, 2), np.nan, np.float32), 2)
+        diff.version_knn(nan_store, "v1", 2)
     with pytest.raises(DataError, match="shape"):
         diff.jaccard_change(np.zeros((3, 2)), np.zeros((3, 3)))
 
