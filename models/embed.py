@@ -195,20 +195,6 @@ def embed_arrays(
     return out
 
 
-def _analyse(store: Store, directory: Path, previous: str | None) -> None:
-    try:
-        from explorer import analysis
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("explorer.analysis",):
-            raise
-        log.warning(
-            "explorer.analysis is not available: version published without "
-            "map/index (run the analysis later)"
-        )
-        return
-    analysis.analyse_directory(store, directory, previous=previous)
-
-
 def embed_store(
     store: Store | str | os.PathLike[str],
     checkpoint: str | os.PathLike[str],
@@ -329,5 +315,7 @@ def embed_store(
             dev,
         )
         if analyse:
-            _analyse(store, tmp, previous)
+            from explorer.analysis import analyse_directory
+
+            analyse_directory(store, tmp, previous=previous)
     return store.version_dir(version)

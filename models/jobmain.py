@@ -20,7 +20,6 @@ progress report in that phase, so a test can kill it mid-phase.
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
@@ -144,13 +143,6 @@ class Reporter:
             )
 
 
-def _accepts(func: Any, name: str) -> bool:
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _device(name: str) -> tuple[str, str]:
     """The torch device to use and a description for the UI."""
     import torch
@@ -194,15 +186,18 @@ def _embed(
 ) -> None:
     from models.embed import embed_store
 
-    kwargs: dict[str, Any] = {"device": device}
-    for name in ("batch_size", "num_workers"):
-        if opts.get(name) and _accepts(embed_store, name):
-            kwargs[name] = opts[name]
-    if _accepts(embed_store, "make_current"):
-        kwargs["make_current"] = bool(opts.get("make_current", True))
-    if _accepts(embed_store, "progress"):
-        kwargs["progress"] = reporter
-    embed_store(store, checkpoint, opts["version"], **kwargs)
+    sizes = {
+        name: opts[name] for name in ("batch_size", "num_workers") if opts.get(name)
+    }
+    embed_store(
+        store,
+        checkpoint,
+        opts["version"],
+        device=device,
+        make_current=bool(opts.get("make_current", True)),
+        progress=reporter,
+        **sizes,
+    )
 
 
 def _finetune(
