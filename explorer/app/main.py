@@ -20,6 +20,7 @@ from explorer.app.views.clusters import ClustersView
 from explorer.app.views.controls import ControlsView
 from explorer.app.views.cutout import CutoutView
 from explorer.app.views.grid import GridView
+from explorer.app.views.jobs import JobsView
 from explorer.app.views.map import MapView
 from explorer.app.views.metrics import MetricsView
 from explorer.app.views.similar import SimilarView
@@ -51,15 +52,6 @@ def store_path() -> str:
         msg = f"no store given: set {STORE_ENV} or run `latentsky serve STORE`"
         raise LatentskyError(msg)
     return path
-
-
-def _jobs_view(state: AppState):
-    try:
-        from explorer.app.views.jobs import JobsView
-    except ImportError as exc:  # the job runner is optional
-        log.info("re-embed panel unavailable: %s", exc)
-        return None
-    return JobsView(state)
 
 
 def _notifier(state: AppState):
@@ -106,12 +98,10 @@ def create_app(
         ("Similar", SimilarView(state)),
         ("Anomalies", AnomalyView(state)),
         ("Clusters", ClustersView(state)),
+        ("Re-embed", JobsView(state)),
         dynamic=False,
         sizing_mode="stretch_width",
     )
-    jobs = _jobs_view(state)
-    if jobs is not None:
-        tabs.append(("Re-embed", jobs))
     # a click on a source opens the similar tab
     state.param.watch(
         lambda e: setattr(tabs, "active", 1) if e.new else None, "similar_query_ids"
