@@ -7,7 +7,6 @@ builds nothing; :func:`create_app` makes one session's page.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -26,8 +25,6 @@ from explorer.app.views.metrics import MetricsView
 from explorer.app.views.similar import SimilarView
 from explorer.errors import LatentskyError
 from explorer.store import Store
-
-log = logging.getLogger(__name__)
 
 STORE_ENV = "LATENTSKY_STORE"
 VERSION_ENV = "LATENTSKY_VERSION"
