@@ -17,6 +17,17 @@ HELP = "serve the interactive dashboard of a store"
 log = logging.getLogger(__name__)
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        msg = f"{text!r} is not a positive number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", help="store directory")
     parser.add_argument(
@@ -35,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="extra websocket origin host[:port] allowed to connect",
+    )
+    parser.add_argument(
+        "--session-timeout",
+        type=_positive_seconds,
+        default=15.0,
+        metavar="S",
+        help="seconds after its page closed that a session is released (default 15)",
     )
     parser.add_argument("--show", action="store_true", help="open a browser tab")
     parser.add_argument(
@@ -125,9 +143,14 @@ def run(args: argparse.Namespace) -> int:
         start=False,
         title="latentsky",
         websocket_origin=origins if args.port else "*",
-        check_unused_sessions=5000,
-        unused_session_lifetime=15000,
+        # bokeh's own names: a closed page's session (its views, callbacks
+        # and subscriptions) is destroyed this long after its socket closed
+        check_unused_sessions_milliseconds=max(500, int(args.session_timeout * 500)),
+        unused_session_lifetime_milliseconds=max(1, int(args.session_timeout * 1000)),
     )
+    # installs bokeh's background tasks (the unused-session reaper among
+    # them) on the loop; without it no session is ever destroyed
+    server.start()
     port = server.port
     url = f"http://{args.address}:{port}/"
     log.info("latentsky dashboard of %s (version %s) at %s", store.root, version, url)

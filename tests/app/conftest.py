@@ -75,14 +75,15 @@ def free_port() -> int:
 class Server:
     """A ``latentsky serve`` subprocess on a free port."""
 
-    def __init__(self, store: Path, log_path: Path) -> None:
+    def __init__(self, store: Path, log_path: Path, *extra: str) -> None:
         self.store = store
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         latentsky = Path(sys.executable).with_name("latentsky")
         self.process = subprocess.Popen(
-            [str(latentsky), "serve", str(store), "--port", str(self.port)],
+            [str(latentsky), "serve", str(store), "--port", str(self.port), *extra],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -104,6 +105,11 @@ class Server:
         self.stop()
         msg = f"server did not answer within {SERVER_START_TIMEOUT_S} s"
         raise RuntimeError(msg)
+
+    def log_text(self) -> str:
+        """What the server has logged so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -157,11 +163,12 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def start_server(tmp_path: Path):
-    """Factory: ``start_server(store_path) -> Server``; all stopped at teardown."""
+    """Factory: ``start_server(store_path, *serve_args) -> Server``; all
+    stopped at teardown."""
     started: list[Server] = []
 
-    def start(store: Path) -> Server:
-        running = Server(store, tmp_path / f"server-{len(started)}.log")
+    def start(store: Path, *extra: str) -> Server:
+        running = Server(store, tmp_path / f"server-{len(started)}.log", *extra)
         started.append(running)
         return running
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import panel as pn
 import param
 
+from explorer.app.services import subscribe_session
 from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 3000
 EXPORT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
 
 
@@ -77,17 +77,12 @@ class ClustersView(pn.viewable.Viewer):
         self._delete.on_click(self._on_delete)
         state.param.watch(lambda *_: self._refresh(), ["clusters_changed"])
         self._refresh()
-        # other sessions (and the CLI) write the same database: poll its
-        # revision counter and refresh when it moved
+        # other sessions (and the CLI) write the same database: the server's
+        # store watch tells us when its revision counter moved
         self._revision = self._notes.revision()
-        if pn.state.curdoc is not None:
-            pn.state.add_periodic_callback(self._poll_revision, POLL_MS)
+        subscribe_session(state.store.root, on_revision=self._on_revision)
 
-    def _poll_revision(self) -> None:
-        try:
-            revision = self._notes.revision()
-        except Exception:  # a locked or replaced database: try again later
-            return
+    def _on_revision(self, revision: int) -> None:
         if revision != self._revision:
             self._revision = revision
             self.state.param.trigger("clusters_changed")

@@ -2,9 +2,10 @@
 follow its progress (phase, %, img/s, ETA, device, log tail), cancel it, and
 switch to the new version when it is done.
 
-The job runs in its own process and keeps its state in the store, so this
-view only polls :meth:`explorer.jobs.JobRunner.status` (every
-:data:`POLL_MS`); a reload or a second browser shows the same job. Nothing
+The job runs in its own process and keeps its state in the store; the
+server's one :class:`explorer.app.services.StoreWatch` reads its status and
+pushes every change to this view, so a reload or a second browser shows the
+same job and a closed page leaves nothing polling behind. Nothing
 here blocks the session for long: starting spawns a process, cancelling
 sends SIGTERM and returns (``cancel(wait=False)``).
 """
@@ -18,13 +19,12 @@ from pathlib import Path
 import panel as pn
 import param
 
+from explorer.app.services import JobSnapshot, subscribe_session
 from explorer.app.state import AppState
 from explorer.jobs import CANCEL, DEVICES, LOG, JobRunner
 
 log = logging.getLogger(__name__)
 
-#: milliseconds between two reads of the job's progress
-POLL_MS = 700
 #: button label -> job kind of :class:`explorer.jobs.JobRunner`
 KIND_LABELS = {"embed": "embed", "fine-tune": "finetune"}
 NO_CHECKPOINT = "(no version has a checkpoint)"
@@ -90,13 +90,10 @@ class JobsView(pn.viewable.Viewer):
 
         # job id -> the last phase this session saw (to act on transitions)
         self._seen: dict[str, str] = {}
-        # True while no job runs and the last finished one is shown
-        self._idle = False
         self._refresh_checkpoints()
         self._refresh_clusters()
         self._poll()
-        if pn.state.curdoc is not None:
-            pn.state.add_periodic_callback(self._poll, POLL_MS)
+        subscribe_session(state.store.root, on_job=self._show)
 
     # -------------------------------------------------------------- options
     def _refresh_checkpoints(self) -> None:
@@ -176,7 +173,6 @@ class JobsView(pn.viewable.Viewer):
         self.state.notify(
             "info", f"Started {info.kind} job {info.job_id} → version {info.version}."
         )
-        self._idle = False
         self._poll()
 
     def _on_cancel(self, _) -> None:
@@ -192,22 +188,27 @@ class JobsView(pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- poll
     def _poll(self) -> None:
-        if self._idle and not self._runner.lock_path.exists():
-            return  # nothing ran since the last look (status() lists every job)
-        self._idle = False
+        """Read the job status now (after this session started or cancelled)."""
         try:
             info = self._runner.status()
+            tail = self._runner.log_tail(info.job_id, 12) if info is not None else ""
+            snapshot = JobSnapshot(info, tail)
         except Exception as exc:  # noqa: BLE001 - a corrupt job dir must not kill the session
-            self._status.object = html.escape(f"Cannot read the job status: {exc}")
+            snapshot = JobSnapshot(error=f"Cannot read the job status: {exc}")
+        self._show(snapshot)
+
+    def _show(self, snapshot: JobSnapshot) -> None:
+        """Render a job snapshot and act on the job's phase transitions."""
+        info = snapshot.info
+        if snapshot.error is not None:
+            self._status.object = html.escape(snapshot.error)
             self._start.disabled, self._cancel.disabled = False, True
             return
         if info is None:
             self._status.object = "No job yet."
             self._start.disabled, self._cancel.disabled = False, True
-            self._idle = True
             return
         running = not info.finished
-        self._idle = info.finished and self._seen.get(info.job_id) == info.phase
         cancelling = running and (info.directory / CANCEL).exists()
         self._start.disabled = running
         self._cancel.disabled = not running or cancelling
@@ -223,10 +224,7 @@ class JobsView(pn.viewable.Viewer):
         )
         text = info.describe() + (" (cancelling…)" if cancelling else "")
         self._status.object = html.escape(text)
-        try:
-            self._log.object = html.escape(self._runner.log_tail(info.job_id, 12))
-        except Exception:  # noqa: BLE001 - the log is a convenience
-            self._log.object = ""
+        self._log.object = html.escape(snapshot.log_tail)
         previous = self._seen.get(info.job_id)
         self._seen[info.job_id] = info.phase
         if previous is None:
