@@ -116,9 +116,9 @@ def pixel_baselines(store, n_components: int = 64) -> dict[str, np.ndarray]:
     """PCA-64 of flattened cutouts, per-pixel standardised and per-image asinh.
 
     The same features as the dashboard's baselines
-    (:func:`explorer.features.pixel_pca`, streamed over the store's shards).
+    (:func:`explorer.analysis.features.pixel_pca`, streamed over the store's shards).
     """
-    from explorer.features import pixel_pca
+    from explorer.analysis.features import pixel_pca
 
     return {
         kind: np.asarray(pixel_pca(store, n_components=n_components, kind=kind))
@@ -140,8 +140,8 @@ def _cpu_model() -> str:
 
 
 def _demo_store(n: int, root: Path) -> Any:
+    from explorer.ingest.synthetic import BANDS, iter_survey
     from explorer.store import Store
-    from explorer.synthetic import BANDS, iter_survey
 
     with Store.build(
         root, list(BANDS), 64, source=f"synthetic n={n} seed=0"

@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from explorer import atomic
 from explorer.errors import LatentskyError
+from explorer.store import atomic
 from models.config import TrainConfig
 from models.encoder import SSLModel, build_model
 

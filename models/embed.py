@@ -4,7 +4,7 @@ The representation is the encoder output ``h`` (not the projector's ``z``),
 L2-normalised, float32, written chunk by chunk into a memory-mapped
 ``embeddings.npy`` inside :meth:`explorer.store.Store.new_version`'s temporary
 directory, with ``config.json``; then the analysis (map, index, scores) of
-:mod:`explorer.analysis` runs on that directory before the version is
+:mod:`explorer.analysis.pipeline` runs on that directory before the version is
 published atomically. Inputs go through :class:`models.augment.Preprocess`,
 the same deterministic path as training's views.
 """
@@ -315,7 +315,7 @@ def embed_store(
             dev,
         )
         if analyse:
-            from explorer.analysis import analyse_directory
+            from explorer.analysis.pipeline import analyse_directory
 
             analyse_directory(store, tmp, previous=previous)
     return store.version_dir(version)

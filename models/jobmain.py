@@ -203,7 +203,7 @@ def _embed(
 def _finetune(
     store: Store, opts: dict[str, Any], device: str, reporter: Reporter
 ) -> str:
-    from explorer.annotations import Annotations
+    from explorer.store.annotations import Annotations
     from models.finetune import finetune
 
     clusters = {}
@@ -229,7 +229,7 @@ def _finetune(
 
 def _diff(store: Store, previous: str, version: str, reporter: Reporter) -> None:
     """Cache the neighbourhood change against the previous version (for the map)."""
-    from explorer.diff import neighbourhood_change
+    from explorer.analysis.diff import neighbourhood_change
 
     reporter.update(
         phase="analyse", percent=90.0, message=f"neighbourhood change since {previous}"

@@ -19,7 +19,7 @@ def demo_fits(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Session-scoped and shared: do not modify it.
     """
-    from explorer.synthetic import write_demo_survey
+    from explorer.ingest.synthetic import write_demo_survey
 
     path = tmp_path_factory.mktemp("demo") / "demo.fits"
     return write_demo_survey(path, SMALL_N, size=SMALL_SIZE, seed=SMALL_SEED)
@@ -31,7 +31,7 @@ def small_survey():
 
     Row ``i`` is row ``i`` of :func:`small_store`. Do not modify the arrays.
     """
-    from explorer.synthetic import make_cutouts
+    from explorer.ingest.synthetic import make_cutouts
 
     return make_cutouts(SMALL_N, size=SMALL_SIZE, seed=SMALL_SEED)
 

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 COUNT = "count"
 #: colour field: index of the saved cluster a source belongs to (-1 none)
 SAVED_CLUSTER = "saved_cluster"
-#: colour field: neighbourhood change since the previous version (explorer.diff)
+#: colour field: neighbourhood change since the previous version
+#: (:mod:`explorer.analysis.diff`)
 NEIGHBOURHOOD_CHANGE = "neighbourhood_change"
 #: colour fields drawn with a categorical colour map
 CATEGORICAL = frozenset({"cluster", SAVED_CLUSTER})

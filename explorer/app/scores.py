@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from explorer import metrics
+from explorer.analysis import metrics
 
 #: at most this many selected / unselected rows enter the cluster metrics
 MAX_SELECTED = 20_000
@@ -64,8 +64,8 @@ def selection_scores(
     -------
     dict
         ``vs_rest`` and ``within`` each ``{"davies_bouldin", "silhouette"}``
-        (:class:`explorer.metrics.ClusterScore`), ``tpcf``
-        (:class:`explorer.metrics.TPCFResult`), ``n`` (selection size),
+        (:class:`explorer.analysis.metrics.ClusterScore`), ``tpcf``
+        (:class:`explorer.analysis.metrics.TPCFResult`), ``n`` (selection size),
         ``sampled`` (bool) and ``seconds``.
     """
     start = time.perf_counter()

@@ -97,7 +97,8 @@ class StoreWatch:
         self._job_running = True  # look at least once
         self._revision: int | None = None
         self._db_stamp: tuple | None = None
-        self._notes = None  # explorer.annotations.Annotations, opened on first use
+        # explorer.store.annotations.Annotations, opened on first use
+        self._notes = None
         self.polls = 0
 
     # --------------------------------------------------------- subscribing
@@ -211,8 +212,8 @@ class StoreWatch:
 
     def _poll_revision(self) -> int | None:
         """The annotation revision if the database changed, else None."""
-        from explorer.annotations import Annotations
         from explorer.store import ANNOTATIONS
+        from explorer.store.annotations import Annotations
 
         path = self.root / ANNOTATIONS
         stamp = tuple(_stat(p) for p in (path, path.with_name(path.name + "-wal")))

@@ -14,7 +14,7 @@ import numpy as np
 import param
 
 from explorer.app import data as mapdata
-from explorer.images import STRETCHES, CutoutImages
+from explorer.app.render.images import STRETCHES, CutoutImages
 from explorer.store import Store
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from explorer import atomic
+from explorer.store import atomic
 
 _PACKAGES = (
     "numpy",

@@ -104,8 +104,8 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
 # --------------------------------------------------------------------- sections
 def bench_tpcf(args: argparse.Namespace) -> dict[str, Any]:
     """Fast vs reference TPCF score on ``--tpcf-n`` points."""
+    from explorer.analysis.tpcf import tpcf_score
     from explorer.bench.tpcf_reference import bootstrap_sigma, tpcf_score_reference
-    from explorer.tpcf import tpcf_score
 
     x, _ = sphere_mixture(args.tpcf_n, args.dim, seed=args.seed)
     tpcf_score(x[:2000])  # warm caches (Sobol/angle grids, imports)
@@ -147,8 +147,8 @@ def bench_map(args: argparse.Namespace) -> dict[str, Any]:
 
     import umap
 
-    from explorer.neighbors import SimilarityIndex
-    from explorer.projection import MapProjector
+    from explorer.analysis.neighbors import SimilarityIndex
+    from explorer.analysis.projection import MapProjector
 
     x, _ = sphere_mixture(args.map_n, args.dim, seed=args.seed + 1)
     rows = np.random.default_rng(args.seed).choice(
@@ -191,7 +191,7 @@ def bench_similar(args: argparse.Namespace) -> dict[str, Any]:
     """Per-query latency and recall@100 of the auto index vs exact search."""
     import faiss
 
-    from explorer.neighbors import SimilarityIndex
+    from explorer.analysis.neighbors import SimilarityIndex
 
     x, _ = sphere_mixture(args.similar_n, args.dim, seed=args.seed + 2)
     ids = np.arange(len(x))
@@ -236,8 +236,8 @@ def bench_similar(args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_anomaly(args: argparse.Namespace) -> dict[str, Any]:
     """k-NN graph + density scores of ``--anomaly-n`` sources, graph recall@10."""
-    from explorer import anomaly
-    from explorer.neighbors import SimilarityIndex, graph_plan
+    from explorer.analysis import anomaly
+    from explorer.analysis.neighbors import SimilarityIndex, graph_plan
 
     k = anomaly.K_NEIGHBOURS
     x, _ = sphere_mixture(args.anomaly_n, args.dim, seed=args.seed + 3)
@@ -317,7 +317,7 @@ def _demo_store(args: argparse.Namespace) -> tuple[Any, np.ndarray, str]:
     else:
         import tempfile
 
-        from explorer.synthetic import iter_survey
+        from explorer.ingest.synthetic import iter_survey
 
         name = f"latentsky-bench-demo-{args.demo_n}-{args.demo_size}-{args.seed}"
         root = Path(tempfile.gettempdir()) / name  # cached between runs
@@ -330,7 +330,7 @@ def _demo_store(args: argparse.Namespace) -> tuple[Any, np.ndarray, str]:
                 ):
                     builder.append(cube, cat)
             store = builder.store
-    from explorer.features import pixel_pca
+    from explorer.analysis.features import pixel_pca
 
     emb = pixel_pca(store, 64, "standardise", progress=False)
     return store, emb, "stand-in: pixel PCA-64 (per-pixel standardised)"
@@ -338,10 +338,10 @@ def _demo_store(args: argparse.Namespace) -> tuple[Any, np.ndarray, str]:
 
 def bench_rare_kinds(args: argparse.Namespace) -> dict[str, Any]:
     """Share of rare kinds in the top 1 % by each anomaly score."""
-    from explorer import anomaly
-    from explorer.features import pixel_pca
-    from explorer.neighbors import SimilarityIndex
-    from explorer.synthetic import RARE_KINDS
+    from explorer.analysis import anomaly
+    from explorer.analysis.features import pixel_pca
+    from explorer.analysis.neighbors import SimilarityIndex
+    from explorer.ingest.synthetic import RARE_KINDS
 
     store, emb, what = _demo_store(args)
     labels = store.catalog["_truth_label"].astype(str).to_numpy()
@@ -380,7 +380,7 @@ def bench_rare_kinds(args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_metrics(args: argparse.Namespace) -> dict[str, Any]:
     """Davies-Bouldin + TPCF of a ``--metrics-n`` selection."""
-    from explorer.metrics import davies_bouldin, tpcf_score
+    from explorer.analysis.metrics import davies_bouldin, tpcf_score
 
     x, labels = sphere_mixture(
         args.metrics_n, args.dim, n_clusters=8, seed=args.seed + 4

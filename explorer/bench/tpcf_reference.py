@@ -5,7 +5,7 @@ the paper's code: draw ``n_random`` points from a Gaussian with the reduced
 data's mean and covariance, count pairs with scikit-learn's
 ``KDTree.two_point_correlation`` for data-data and random-random, and form
 ``xi = f**2 DD / RR - 1`` with ``f = N_R / N_D``. Its cost grows with the
-random catalogue; it exists to validate :func:`explorer.tpcf.tpcf_score`
+random catalogue; it exists to validate :func:`explorer.analysis.tpcf.tpcf_score`
 (tests, ``latentsky bench analysis``), not for the UI.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer import tpcf
+from explorer.analysis import tpcf
 
 
 def pair_counts_kdtree(Y: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -41,7 +41,7 @@ def tpcf_score_reference(
     X : ndarray
         ``(n, D)`` embeddings.
     n_components, n_bins, r_max, min_points
-        As in :func:`explorer.tpcf.tpcf_score` (same bins for the same data).
+        As in :func:`explorer.analysis.tpcf.tpcf_score` (same bins for the same data).
     n_random : int, optional
         Size of the Gaussian random catalogue (default: as many as the data).
     seed : int

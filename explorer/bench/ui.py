@@ -79,8 +79,8 @@ def build_store(root: Path, n: int, size: int, seed: int = 0):
     """A store of ``n`` sources with one version ``bench`` (synthetic map)."""
     import pandas as pd
 
+    from explorer.ingest.synthetic import make_cutouts
     from explorer.store import Store
-    from explorer.synthetic import make_cutouts
 
     rng = np.random.default_rng(seed)
     base, base_catalog = make_cutouts(256, size=max(size, 16), seed=seed)

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.analysis import analyse_version
+    from explorer.analysis.pipeline import analyse_version
     from explorer.errors import StoreError
     from explorer.store import Store
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         msg = f"{out} is a directory, expected a FITS file name"
         raise LatentskyError(msg)
 
-    from explorer.synthetic import write_demo_survey
+    from explorer.ingest.synthetic import write_demo_survey
 
     started = time.perf_counter()
     write_demo_survey(

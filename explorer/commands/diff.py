@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.diff import diff_summary
+    from explorer.analysis.diff import diff_summary
     from explorer.errors import StoreError
     from explorer.store import Store
 

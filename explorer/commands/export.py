@@ -55,9 +55,9 @@ def _ids(args: argparse.Namespace, store) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.annotations import Annotations
-    from explorer.export import export_cluster, export_sources, format_of
     from explorer.store import Store
+    from explorer.store.annotations import Annotations
+    from explorer.store.export import export_cluster, export_sources, format_of
 
     store = Store.open(args.store)
     fmt = format_of(args.out, args.format)

@@ -2,7 +2,7 @@
 
 Steps (each skipped when its output already exists):
 
-1. write the synthetic demo survey (``explorer.synthetic``) to a temporary
+1. write the synthetic demo survey (``explorer.ingest.synthetic``) to a temporary
    FITS file and ingest it into ``--store``;
 2. with ``--train``, train a small SimCLR encoder on it (the settings of the
    shipped checkpoint, ``assets/encoder-demo.json``); otherwise use the shipped
@@ -66,7 +66,7 @@ def _build_store(store: Path, n: int) -> None:
     import tempfile
 
     from explorer.ingest import ingest
-    from explorer.synthetic import write_demo_survey
+    from explorer.ingest.synthetic import write_demo_survey
 
     with tempfile.TemporaryDirectory(prefix="latentsky-demo-") as tmp:
         fits_path = Path(tmp) / "demo_survey.fits"

@@ -28,7 +28,7 @@ def test_record_matches_checkpoint():
 
 
 def test_shipped_encoder_embeds_demo_cutouts():
-    from explorer.synthetic import make_cutouts
+    from explorer.ingest.synthetic import make_cutouts
 
     cube, _ = make_cutouts(8, size=64, seed=3)
     emb = embed_arrays(demo.DEMO_CHECKPOINT, cube, device="cpu")

@@ -28,7 +28,7 @@ class AnomalyView(pn.viewable.Viewer):
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        from explorer.annotations import Annotations
+        from explorer.store.annotations import Annotations
 
         self._notes = Annotations.of_store(state.store)
         self._toggle = pn.widgets.Toggle.from_param(

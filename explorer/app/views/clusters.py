@@ -21,7 +21,7 @@ EXPORT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
 
 def export_bytes(store, notes, name: str, fmt: str, version: str) -> bytes:
     """Contents of the export of cluster ``name`` in format ``fmt``."""
-    from explorer.export import export_cluster
+    from explorer.store.export import export_cluster
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"cluster{EXPORT_SUFFIX[fmt]}"
@@ -36,7 +36,7 @@ class ClustersView(pn.viewable.Viewer):
 
     def __init__(self, state: AppState, **params) -> None:
         super().__init__(state=state, **params)
-        from explorer.annotations import Annotations
+        from explorer.store.annotations import Annotations
 
         self._notes = Annotations.of_store(state.store)
         self._name = pn.widgets.TextInput(

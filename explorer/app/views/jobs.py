@@ -119,7 +119,7 @@ class JobsView(pn.viewable.Viewer):
     def _refresh_clusters(self) -> None:
         """Disable "use saved clusters" when the store has none."""
         try:
-            from explorer.annotations import Annotations
+            from explorer.store.annotations import Annotations
 
             names = Annotations(self.state.store.annotations_path).names()
         except Exception as exc:  # noqa: BLE001 - annotations are optional here

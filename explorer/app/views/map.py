@@ -69,7 +69,7 @@ def _field_values(state: AppState, field: str) -> np.ndarray:
     if field == mapdata.COUNT:
         return np.ones(data.n)
     if field == mapdata.SAVED_CLUSTER:
-        from explorer.annotations import Annotations
+        from explorer.store.annotations import Annotations
 
         notes = Annotations.of_store(state.store)
         values = np.full(data.n, -1.0)
@@ -80,7 +80,7 @@ def _field_values(state: AppState, field: str) -> np.ndarray:
             values[rows] = np.where(values[rows] < 0, index, values[rows])
         return values
     if field == mapdata.NEIGHBOURHOOD_CHANGE:
-        from explorer.diff import neighbourhood_change
+        from explorer.analysis.diff import neighbourhood_change
 
         previous = state.previous_version
         return np.asarray(
@@ -583,7 +583,7 @@ class MapView(pn.viewable.Viewer):
         rows = np.zeros(0, dtype=np.int64)
         data = self.state.data
         if self.state.shown_cluster:
-            from explorer.annotations import Annotations
+            from explorer.store.annotations import Annotations
 
             members = Annotations.of_store(self.state.store).members(
                 self.state.shown_cluster

@@ -26,11 +26,11 @@ _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-upload")
 
 
 def similarity_index(store, version: str):
-    """The shared :class:`explorer.neighbors.SimilarityIndex` of a version.
+    """The shared :class:`explorer.analysis.neighbors.SimilarityIndex` of a version.
 
     Loads ``index.faiss``; builds one in memory when the file is missing.
     """
-    from explorer.neighbors import SimilarityIndex
+    from explorer.analysis.neighbors import SimilarityIndex
     from explorer.store import INDEX
 
     key = (str(store.root), version)

@@ -1,0 +1,82 @@
+"""Anomaly scores from a k-NN graph, against scikit-learn and by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.analysis import anomaly
+from explorer.errors import DataError
+
+
+def test_knn_distance_by_hand():
+    d = np.array([[0.1, 0.3], [0.2, -1.0]])  # -1 = missing neighbour
+    np.testing.assert_allclose(anomaly.knn_distance_score(d), [0.2, 0.2], rtol=1e-6)
+
+
+def test_lof_matches_scikit_learn():
+    from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate(
+        [
+            rng.normal(0, 1, (200, 3)),
+            rng.normal(0, 0.2, (100, 3)) + 4,
+            [[10.0, 10.0, 10.0]],
+        ]
+    )
+    k = 8
+    dist, rows = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    ours = anomaly.lof_score(rows[:, 1:], dist[:, 1:])
+    ref = -LocalOutlierFactor(n_neighbors=k).fit(X).negative_outlier_factor_
+    np.testing.assert_allclose(ours, ref, rtol=1e-5)
+    assert ours.argmax() == len(X) - 1
+
+
+def test_euclidean_knn_excludes_self():
+    X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    rows, dist = anomaly.euclidean_knn(X, k=2)
+    np.testing.assert_array_equal(rows[:, 0], [1, 0, 1, 2])
+    np.testing.assert_allclose(dist[:, 0], [1, 1, 2, 4])
+
+
+def test_ranks_and_rank_average():
+    score = np.array([0.5, 2.0, 1.0, 2.0])
+    np.testing.assert_array_equal(anomaly.anomaly_rank(score), [4, 1, 3, 2])
+    avg = anomaly.rank_average(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0]))
+    np.testing.assert_allclose(avg, [2 / 3] * 3)
+    with pytest.raises(DataError):
+        anomaly.rank_average()
+
+
+def test_isolation_forest_finds_outlier():
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(size=(300, 4)), [[8, 8, 8, 8]]])
+    assert anomaly.isolation_forest_score(X).argmax() == 300
+
+
+def test_score_table_columns_and_default():
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(size=(200, 5)), [[9.0] * 5]])
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, rows = NearestNeighbors(n_neighbors=11).fit(X).kneighbors(X)
+    table = anomaly.score_table(rows[:, 1:], dist[:, 1:], pixel_features=X)
+    assert list(table.columns[:2]) == ["anomaly_score", "anomaly_rank"]
+    assert {"knn_distance", "density", "lof", "pixel_knn_distance", "combined"} <= set(
+        table
+    )
+    assert table.attrs["anomaly_method"] == anomaly.DEFAULT_SCORE
+    assert table["anomaly_rank"].dtype == np.int32
+    assert table["anomaly_rank"].iloc[200] == 1
+    no_pixels = anomaly.score_table(rows[:, 1:], dist[:, 1:])
+    assert no_pixels.attrs["anomaly_method"] in ("knn_distance", "lof")
+    with pytest.raises(DataError, match="unknown anomaly score"):
+        anomaly.score_table(rows, dist, default="magic")
+
+
+def test_top_share():
+    score = np.arange(200.0)
+    target = np.zeros(200, bool)
+    target[[199, 150]] = True
+    assert anomaly.top_share(score, target, 0.01) == 0.5

@@ -1,0 +1,167 @@
+"""The analysis pipeline on a real (small) store."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explorer.analysis.neighbors import SimilarityIndex
+from explorer.analysis.pipeline import (
+    ANALYSIS,
+    MAP_COLUMNS,
+    analyse_directory,
+    analyse_version,
+)
+from explorer.errors import DataError
+from explorer.store import EMBEDDINGS, INDEX, MAP, Store
+
+
+def _embeddings(store: Store, seed: int = 0) -> np.ndarray:
+    from explorer.analysis.features import pixel_pca
+
+    feats = pixel_pca(store, 16, progress=False)
+    rot, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(16, 16)))
+    feats = feats @ rot
+    return (feats / np.linalg.norm(feats, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def analysed(small_store, tmp_path_factory):
+    import shutil
+
+    root = tmp_path_factory.mktemp("analysis") / "store"
+    shutil.copytree(small_store, root)
+    store = Store.open(root)
+    with store.new_version("v1") as directory:
+        np.save(directory / EMBEDDINGS, _embeddings(store, 0))
+        analyse_directory(store, directory, progress=False)
+    return store
+
+
+def test_map_table_contract(analysed):
+    store = analysed
+    table = store.map_table("v1")
+    assert list(table.columns[: len(MAP_COLUMNS)]) == list(MAP_COLUMNS)
+    np.testing.assert_array_equal(table["id"].to_numpy(), store.ids)
+    expected = {
+        "id": np.int64,
+        "x": np.float32,
+        "y": np.float32,
+        "anomaly_score": np.float32,
+        "anomaly_rank": np.int32,
+        "knn_distance": np.float32,
+        "density": np.float32,
+        "cluster": np.int32,
+    }
+    for col, dtype in expected.items():
+        assert table[col].dtype == dtype, col
+    assert sorted(table["anomaly_rank"]) == list(range(1, store.n_sources + 1))
+    top = table.loc[table["anomaly_rank"] == 1, "anomaly_score"].item()
+    assert top == table["anomaly_score"].max()
+    assert np.isfinite(table[["x", "y", "anomaly_score"]].to_numpy()).all()
+    assert table["cluster"].min() >= -1
+
+
+def test_index_and_record(analysed):
+    store = analysed
+    directory = store.version_dir("v1")
+    info = json.loads((directory / ANALYSIS).read_text())
+    assert info["index"]["kind"] == "flat"
+    assert set(info["timings_s"]) >= {
+        "index",
+        "knn_graph",
+        "anomaly",
+        "clusters",
+        "map",
+    }
+    index = SimilarityIndex.load(directory / INDEX, store.embeddings("v1"), store.ids)
+    assert len(index.similar(store.ids[:1], 5)) == 5
+    assert not any(p.name.startswith(".") for p in directory.iterdir())
+
+
+def test_new_version_map_aligned_to_previous(analysed):
+    store = analysed
+    old = store.map_table("v1")
+    with store.new_version("v2") as directory:
+        np.save(directory / EMBEDDINGS, _embeddings(store, 1))
+        analyse_directory(store, directory, previous="v1", progress=False)
+    new = store.map_table("v2")
+    a, b = new[["x", "y"]].to_numpy(), old[["x", "y"]].to_numpy()
+    flipped = np.column_stack([-a[:, 0], a[:, 1]])
+    resid = np.mean(np.sum((a - b) ** 2, axis=1))
+    resid_flipped = np.mean(np.sum((flipped - b) ** 2, axis=1))
+    assert resid < resid_flipped
+    assert abs(a.mean(axis=0) - b.mean(axis=0)).max() < 0.5 * b.std()
+
+
+def test_analyse_version_rewrites_files(analysed):
+    store = analysed
+    before = (store.version_dir("v1") / MAP).stat().st_mtime_ns
+    info = analyse_version(store, "v1", progress=False)
+    assert info["map"]["aligned_to"] is None
+    assert (store.version_dir("v1") / MAP).stat().st_mtime_ns > before
+    assert store.reload().version_info("v1")["index_kind"] == "flat"
+    pd.testing.assert_series_equal(
+        store.map_table("v1")["id"], pd.Series(store.ids, name="id")
+    )
+
+
+def test_nan_embeddings_refused(analysed, tmp_path):
+    store = analysed
+    emb = _embeddings(store)
+    emb[[3, 5]] = np.nan
+    np.save(tmp_path / EMBEDDINGS, emb)
+    with pytest.raises(DataError, match=rf"ids \[{store.ids[3]}, {store.ids[5]}\]"):
+        analyse_directory(store, tmp_path, progress=False)
+    np.save(tmp_path / EMBEDDINGS, emb[:10])
+    with pytest.raises(DataError, match="shape"):
+        analyse_directory(store, tmp_path, progress=False)
+
+
+def test_cli_analyse(analysed, capsys):
+    from explorer.cli import main
+
+    assert (
+        main(["analyse", str(analysed.root), "--version", "v1", "--no-progress"]) == 0
+    )
+    assert "analysed v1" in capsys.readouterr().out
+    assert main(["analyse", str(analysed.root), "--version", "nope"]) == 2
+
+
+def test_bench_analysis_small(tmp_path):
+    import argparse
+
+    from explorer.bench import analysis as bench
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=str(tmp_path))
+    bench.add_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--sections",
+            "tpcf,similar,metrics",
+            "--dim",
+            "16",
+            "--tpcf-n",
+            "1500",
+            "--tpcf-boot",
+            "2",
+            "--similar-n",
+            "3000",
+            "--queries",
+            "5",
+            "--metrics-n",
+            "3000",
+        ]
+    )
+    path = bench.run(args)
+    results = json.loads(path.read_text())["results"]
+    assert results["similar"]["recall_at_100"] == 1.0  # flat index: exact
+    assert results["tpcf"]["speedup"] > 1
+    assert np.isfinite(results["metrics"]["davies_bouldin"])
+    x, labels = bench.sphere_mixture(500, 8, n_clusters=4)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1, rtol=1e-5)
+    assert set(labels) <= set(range(4))
