@@ -1,0 +1,116 @@
+"""Every file and folder name of a store: the only place a path is spelled.
+
+The layout is a public contract (users read these files from notebooks);
+changing a name here needs a ``FORMAT_VERSION`` bump and a migration::
+
+    store/
+      manifest.json          format version, bands, cutout size, versions, current
+      catalog.parquet        id, ra, dec, any survey columns (one row per source)
+      cutouts.zarr           (N, bands, S, S) float32, sharded along N
+      versions/<name>/
+        config.json          checkpoint hash, training config, timestamps
+        embeddings.npy       (N, D) float32, L2-normalised (memory-mapped)
+        map.parquet          id, x, y, anomaly score, cluster id, ...
+        index.faiss          k-NN index
+        analysis.json        index kind and parameters, timings
+        pixel_pca.npy        pixel-PCA features (cached for the pixel scores)
+      annotations.sqlite     clusters, members, tags, notes (SQLite, WAL)
+      jobs/                  background jobs: lock, one folder per job
+        <job id>/job.json, progress.json, log.txt, cancel
+      checkpoints/<v>.pt     encoders produced by fine-tuning jobs
+
+Temporary names (a crash can leave them; their owner's pid is not in them,
+so they are recognised by these patterns):
+
+- ``.NAME.building-*`` beside the store: a store being built by ingest;
+- ``versions/.tmp-<version>-*``: a version being built;
+- ``.<file>.*.tmp`` beside any file: an atomic write in progress;
+- ``.<file>.old-<pid>`` beside any file or folder: the previous copy during
+  an atomic replace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FORMAT_NAME = "latentsky-store"
+FORMAT_VERSION = 1
+
+# ------------------------------------------------------------- store root
+MANIFEST = "manifest.json"
+CATALOG = "catalog.parquet"
+CUTOUTS = "cutouts.zarr"
+VERSIONS = "versions"
+ANNOTATIONS = "annotations.sqlite"
+JOBS = "jobs"
+#: Fine-tuned checkpoints, one per version: ``store/checkpoints/<version>.pt``.
+CHECKPOINTS = "checkpoints"
+
+# ------------------------------------------------------- inside a version
+CONFIG = "config.json"
+EMBEDDINGS = "embeddings.npy"
+MAP = "map.parquet"
+INDEX = "index.faiss"
+ANALYSIS = "analysis.json"
+PIXEL_PCA = "pixel_pca.npy"
+
+# ------------------------------------------------------ inside jobs/<id>/
+#: ``jobs/lock``: the running job (one per store)
+LOCK = "lock"
+SPEC = "job.json"
+PROGRESS = "progress.json"
+LOG = "log.txt"
+#: a file whose presence asks the job to stop
+CANCEL = "cancel"
+
+# ---------------------------------------------------------- temporary names
+#: Sources per Zarr shard (one file on disk); each source is its own inner
+#: chunk so that one cutout is read without decompressing its neighbours.
+SHARD_SOURCES = 1024
+
+
+def building_prefix(store_root: Path) -> str:
+    """Prefix of the temporary sibling directory a new store is built in."""
+    return f".{Path(store_root).name}.building-"
+
+
+def version_build_prefix(version: str) -> str:
+    """Prefix of the temporary directory (in ``versions/``) of a version."""
+    return f".tmp-{version}-"
+
+
+def write_prefix(target: Path) -> str:
+    """Prefix of the temporary file an atomic write of ``target`` uses."""
+    return f".{Path(target).name}."
+
+
+#: suffix of an atomic write's temporary file
+WRITE_SUFFIX = ".tmp"
+
+
+def old_copy(target: Path, pid: int) -> Path:
+    """Where the previous ``target`` is parked during an atomic replace."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.old-{pid}")
+
+
+def version_dir(store_root: Path, version: str) -> Path:
+    """``store/versions/<version>``."""
+    return Path(store_root) / VERSIONS / version
+
+
+def checkpoint_path(store_root: Path, version: str) -> Path:
+    """``store/checkpoints/<version>.pt`` (a fine-tuning job's encoder)."""
+    return Path(store_root) / CHECKPOINTS / f"{version}.pt"
+
+
+def version_leftovers(store_root: Path, version: str) -> list[Path]:
+    """Temporary paths a killed writer of ``version`` may have left behind."""
+    versions = Path(store_root) / VERSIONS
+    checkpoints = Path(store_root) / CHECKPOINTS
+    return [
+        *versions.glob(f"{version_build_prefix(version)}*"),
+        *versions.glob(f".{version}.*{WRITE_SUFFIX}"),
+        *versions.glob(f".{version}.old-*"),
+        *checkpoints.glob(f".{version}.pt.*{WRITE_SUFFIX}"),
+    ]
