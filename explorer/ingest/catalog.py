@@ -1,0 +1,163 @@
+"""Catalogue normalisation: read a table file, then ids, ra/dec and names.
+
+Rules: ``id``/``ra``/``dec`` are matched case-insensitively (and through a few
+common aliases); a missing ``id`` column gets ids ``0..N-1``; non-integer
+(e.g. string) ids are kept in a ``name`` column and replaced by integer ids
+``0..N-1``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from explorer.errors import IngestError, LatentskyError
+from explorer.ingest.fits_common import fits_table, open_fits
+from explorer.store import validate_catalog
+
+log = logging.getLogger(__name__)
+
+CATALOG_SUFFIXES = (".csv", ".fits", ".fit", ".parquet")
+_ALIASES = {
+    "id": ("id", "objid", "object_id", "source_id"),
+    "ra": ("ra", "ra_deg", "raj2000"),
+    "dec": ("dec", "dec_deg", "dej2000", "decj2000"),
+}
+
+
+def read_table_file(path: Path) -> pd.DataFrame:
+    """A catalogue from CSV, Parquet or the first FITS table.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``.csv``, ``.parquet``, ``.fits``, ``.fit`` or ``.fits.gz`` file.
+
+    Returns
+    -------
+    DataFrame
+        The raw table (not normalised: see :func:`prepare_catalog`).
+
+    Raises
+    ------
+    IngestError
+        If the file is missing, unreadable, of another format, or a FITS
+        file without a table HDU.
+    """
+    if not path.exists():
+        msg = f"catalogue {path} does not exist"
+        raise IngestError(msg)
+    name = path.name.lower()
+    try:
+        if name.endswith(".csv"):
+            return pd.read_csv(path)
+        if name.endswith(".parquet"):
+            return pd.read_parquet(path)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        msg = f"catalogue {path}: cannot read ({type(exc).__name__}: {exc})"
+        raise IngestError(msg) from exc
+    if name.endswith((".fits", ".fit", ".fits.gz")):
+        hdul = open_fits(path)
+        try:
+            table = fits_table(hdul, path)
+        finally:
+            hdul.close()
+        if table is None:
+            msg = f"catalogue {path}: FITS file has no table HDU"
+            raise IngestError(msg)
+        return table
+    msg = f"catalogue {path}: unknown format (use {', '.join(CATALOG_SUFFIXES)})"
+    raise IngestError(msg)
+
+
+def prepare_catalog(raw: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Normalise a survey catalogue to the store contract.
+
+    Renames ``id``/``ra``/``dec`` (case-insensitive, common aliases), adds ids
+    ``0..N-1`` when missing, keeps non-integer ids as ``name``, decodes bytes,
+    and validates.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        One row per cutout, in cutout order.
+    where : str
+        File named in error messages.
+
+    Returns
+    -------
+    DataFrame
+        With int64 ``id`` (unique), float64 ``ra``, ``dec`` (degrees).
+
+    Raises
+    ------
+    IngestError
+        Missing ``ra``/``dec``, duplicate ids, or ra/dec out of range.
+    """
+    df = _rename_aliases(raw.reset_index(drop=True).copy())
+    for col in ("ra", "dec"):
+        if col not in df.columns:
+            msg = (
+                f"{where}: catalogue has no {col!r} column "
+                f"(columns: {', '.join(map(str, df.columns)) or 'none'})"
+            )
+            raise IngestError(msg)
+    for col in df.columns:
+        if df[col].dtype == object and len(df) and isinstance(df[col].iloc[0], bytes):
+            df[col] = df[col].str.decode("utf-8", errors="replace").str.strip()
+    df = _integer_ids(df, where)
+    for col in ("ra", "dec"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
+    try:
+        validate_catalog(df, where)
+    except LatentskyError as exc:
+        raise IngestError(str(exc)) from exc
+    return df
+
+
+def _rename_aliases(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the first alias found of each of ``id``, ``ra``, ``dec`` renamed."""
+    lower = {str(c).lower(): c for c in df.columns}
+    renames = {}
+    for target, aliases in _ALIASES.items():
+        if target in df.columns:
+            continue
+        for alias in aliases:
+            if alias in lower:
+                renames[lower[alias]] = target
+                break
+    return df.rename(columns=renames)
+
+
+def _integer_ids(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Unique int64 ``id``: row numbers when missing, non-integers kept as names."""
+    if "id" not in df.columns:
+        log.info("%s: no id column; assigning ids 0..%d", where, len(df) - 1)
+        df.insert(0, "id", np.arange(len(df), dtype=np.int64))
+    ids = df["id"]
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        msg = f"{where}: duplicate source ids {dup.unique()[:5].tolist()}"
+        raise IngestError(msg)
+    if not _is_integral(ids):
+        name_col = "name" if "name" not in df.columns else "source_name"
+        log.info(
+            "%s: ids are not integers; kept as %r, new ids 0..N-1", where, name_col
+        )
+        df[name_col] = ids.astype(str)
+        df["id"] = np.arange(len(df), dtype=np.int64)
+    df["id"] = df["id"].astype(np.int64)
+    return df
+
+
+def _is_integral(ids: pd.Series) -> bool:
+    """Whether every id is an integer (an integer dtype, or whole finite floats)."""
+    if pd.api.types.is_integer_dtype(ids):
+        return True
+    if pd.api.types.is_float_dtype(ids):
+        values = ids.to_numpy()
+        return bool(np.isfinite(values).all() and (values == np.round(values)).all())
+    return False
