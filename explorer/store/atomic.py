@@ -16,8 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from explorer.store.layout import WRITE_SUFFIX, old_copy, write_prefix
+
 
 def _fsync_dir(path: Path) -> None:
+    # The rename is only durable once the directory entry is on disk; some
+    # file systems refuse to open a directory, which is harmless here.
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -46,7 +50,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        prefix=write_prefix(target), suffix=WRITE_SUFFIX, dir=target.parent
     )
     os.close(fd)
     tmp = Path(name)
@@ -56,7 +60,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         if target.is_dir() and not target.is_symlink():
             # Directories cannot be replaced atomically by rename(2): move the
             # old one aside first, then drop it once the new one is in place.
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            old = old_copy(target, os.getpid())
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
@@ -71,7 +75,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
-    """Atomically write ``data`` to ``target``."""
+    """Atomically write ``data`` to ``target`` (flushed to disk before the rename)."""
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)

@@ -13,19 +13,27 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from explorer.errors import DataError, StoreError
 from explorer.store import atomic
+from explorer.store.layout import MAP
+
+if TYPE_CHECKING:
+    from explorer.store.annotations import Annotations
+    from explorer.store.store import Store
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "fits", "votable")
+#: File suffix written for each format (a download's file name).
+FORMAT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
 _SUFFIXES = {
     ".csv": "csv",
     ".fits": "fits",
@@ -78,11 +86,11 @@ def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
 
 
 def source_table(
-    store,
+    store: Store,
     ids: Iterable[int] | np.ndarray,
     *,
     version: str | None = None,
-    annotations=None,
+    annotations: Annotations | None = None,
 ) -> pd.DataFrame:
     """The export table of ``ids`` (in the given order, duplicates dropped).
 
@@ -130,7 +138,7 @@ def source_table(
         map_table = store.map_table(name)
         if len(map_table) != store.n_sources:
             msg = (
-                f"map.parquet of version {name!r} has {len(map_table)} rows, "
+                f"{MAP} of version {name!r} has {len(map_table)} rows, "
                 f"the store has {store.n_sources} sources"
             )
             raise StoreError(msg)
@@ -232,13 +240,13 @@ def write_table(
 
 
 def export_sources(
-    store,
+    store: Store,
     ids: Iterable[int] | np.ndarray,
     path: str | os.PathLike[str],
     fmt: str | None = None,
     version: str | None = None,
     *,
-    annotations=None,
+    annotations: Annotations | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Path:
     """Export sources ``ids`` of ``store`` with RA/Dec, map position and scores.
@@ -284,8 +292,8 @@ def export_sources(
 
 
 def export_cluster(
-    store,
-    annotations,
+    store: Store,
+    annotations: Annotations,
     name: str,
     path: str | os.PathLike[str],
     fmt: str | None = None,
@@ -314,30 +322,64 @@ def export_cluster(
 
 
 def export_bytes(
-    store,
-    ids: Iterable[int] | np.ndarray,
+    store: Store,
+    ids: Iterable[int] | np.ndarray | None,
     fmt: str,
     version: str | None = None,
     *,
-    annotations=None,
+    cluster: str | None = None,
+    annotations: Annotations | None = None,
     meta: dict[str, Any] | None = None,
 ) -> bytes:
-    """The file :func:`export_sources` would write, as bytes (for a download button).
+    """The file an export would write, as bytes (for a download button).
+
+    Exports the sources ``ids`` as :func:`export_sources` does, or, with
+    ``cluster``, the members of that saved cluster as :func:`export_cluster`
+    does (its name and note in the metadata).
 
     Parameters
     ----------
+    store : explorer.store.Store
+        The store.
+    ids : array-like of int or None
+        ``(n,)`` source ids; None when ``cluster`` is given.
     fmt : {"csv", "fits", "votable"}
         Format.
+    version : str, optional
+        Embedding version of the map/score columns (default current).
+    cluster : str, optional
+        Name of a saved cluster to export instead of ``ids``.
+    annotations : explorer.store.annotations.Annotations, optional
+        Tag and cluster source (default the store's database).
+    meta : dict, optional
+        Extra metadata of an ``ids`` export.
 
-    Other parameters are those of :func:`export_sources`.
+    Returns
+    -------
+    bytes
+        The file's contents.
+
+    Raises
+    ------
+    DataError
+        Unknown format, empty selection, unknown cluster, or both or neither
+        of ``ids`` and ``cluster`` given.
+    StoreError
+        Unknown ids or version.
     """
-    import tempfile
-
     fmt = format_of("", fmt)
-    suffix = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}[fmt]
+    if (ids is None) == (cluster is None):
+        raise DataError("export_bytes needs source ids or a cluster name (exactly one)")
     with tempfile.TemporaryDirectory(prefix="latentsky-export-") as tmp:
-        path = Path(tmp) / f"export{suffix}"
-        export_sources(
-            store, ids, path, fmt, version, annotations=annotations, meta=meta
-        )
+        path = Path(tmp) / f"export{FORMAT_SUFFIX[fmt]}"
+        if cluster is not None:
+            if annotations is None:
+                from explorer.store.annotations import Annotations
+
+                annotations = Annotations(store.annotations_path)
+            export_cluster(store, annotations, cluster, path, fmt, version)
+        else:
+            export_sources(
+                store, ids, path, fmt, version, annotations=annotations, meta=meta
+            )
         return path.read_bytes()

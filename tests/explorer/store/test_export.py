@@ -211,3 +211,20 @@ def test_cli_export(store, tmp_path, capsys):
     assert "not a comma-separated list" in capsys.readouterr().err
     code = main(["export", str(store.root), "--cluster", "nope", "--out", str(top)])
     assert code == 2 and "no saved cluster named 'nope'" in capsys.readouterr().err
+
+
+def test_export_bytes_of_a_cluster(store):
+    notes = Annotations(store.annotations_path)
+    notes.save_cluster("pair", [103, 101], note="two")
+    data = export_bytes(store, None, "csv", "v1", cluster="pair")
+    assert data.startswith(b"# store")
+    assert "# cluster: pair" in data.decode() and "# note: two" in data.decode()
+    back = [ln for ln in data.decode().splitlines() if not ln.startswith("#")]
+    assert len(back) == 3 and back[0].startswith("id,ra,dec")
+    assert export_bytes(store, None, "fits", cluster="pair").startswith(b"SIMPLE")
+    with pytest.raises(DataError, match="exactly one"):
+        export_bytes(store, [101], "csv", cluster="pair")
+    with pytest.raises(DataError, match="exactly one"):
+        export_bytes(store, None, "csv")
+    with pytest.raises(DataError, match="no saved cluster"):
+        export_bytes(store, None, "csv", cluster="nope")

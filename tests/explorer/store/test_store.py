@@ -1,4 +1,4 @@
-"""The embedding store: building, random access, versions, errors."""
+"""explorer.store.store: random access, versions, errors."""
 
 from __future__ import annotations
 
@@ -7,80 +7,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from explorer.errors import StoreError
-from explorer.store import (
-    CONFIG,
-    EMBEDDINGS,
-    FORMAT_VERSION,
-    MANIFEST,
-    SHARD_SOURCES,
-    Store,
-    is_store,
-)
-
-N_BIG = SHARD_SOURCES * 2 + 137  # spans three shards, the last one partial
-
-
-def _pixels(n: int, bands: int = 2, size: int = 8, seed: int = 0) -> np.ndarray:
-    return (
-        np.random.default_rng(seed)
-        .normal(size=(n, bands, size, size))
-        .astype(np.float32)
-    )
-
-
-def _catalog(ids: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "id": np.asarray(ids, dtype=np.int64),
-            "ra": rng.uniform(0, 360, len(ids)),
-            "dec": rng.uniform(-90, 90, len(ids)),
-            "mag_r": rng.uniform(15, 22, len(ids)).astype(np.float32),
-            "_truth_label": np.where(np.arange(len(ids)) % 2, "a", "b"),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def big(tmp_path_factory) -> tuple[Store, np.ndarray, pd.DataFrame]:
-    """A store built from uneven chunks spanning shard boundaries; ids shuffled."""
-    root = tmp_path_factory.mktemp("store") / "big"
-    pixels = _pixels(N_BIG)
-    ids = np.random.default_rng(1).permutation(N_BIG).astype(np.int64) * 7 + 100
-    catalog = _catalog(ids)
-    bounds = [0, 1, 500, 1023, 1030, 2100, N_BIG]
-    with Store.build(root, ["g", "r"], 8, source="unit test") as builder:
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            builder.append(pixels[lo:hi], catalog.iloc[lo:hi])
-    assert builder.store is not None
-    return builder.store, pixels, catalog
-
-
-def test_build_and_open_round_trip(big):
-    store, pixels, catalog = big
-    reopened = Store.open(store.root)
-    assert reopened.n_sources == N_BIG
-    assert reopened.bands == ["g", "r"]
-    assert reopened.cutout_size == 8
-    assert reopened.versions == []
-    assert reopened.current_version is None
-    assert reopened.cutouts.shape == pixels.shape
-    np.testing.assert_array_equal(np.asarray(reopened.cutouts[:]), pixels)
-    pd.testing.assert_frame_equal(reopened.catalog, catalog.reset_index(drop=True))
-    np.testing.assert_array_equal(reopened.ids, catalog["id"].to_numpy())
-    assert is_store(store.root)
-    leftovers = [p.name for p in store.root.parent.iterdir() if p.name != "big"]
-    assert leftovers == []
+from explorer.store import CONFIG, EMBEDDINGS, MANIFEST, Store
 
 
 def test_rows_of_and_cutout_by_id(big):
     store, pixels, catalog = big
     ids = catalog["id"].to_numpy()
-    picks = np.array([N_BIG - 1, 0, 1024, 1023, 77])
+    picks = np.array([len(pixels) - 1, 0, 1024, 1023, 77])
     np.testing.assert_array_equal(store.rows_of(ids[picks]), picks)
     for row in picks:
         np.testing.assert_array_equal(store.cutout(int(ids[row])), pixels[row])
@@ -112,19 +48,11 @@ def test_random_cutout_access_is_fast(big):
 
 
 def test_summary_mentions_geometry(big):
-    store, _, _ = big
+    store, pixels, _ = big
     text = store.summary()
-    assert f"{N_BIG:,}" in text
+    assert f"{len(pixels):,}" in text
     assert "g, r" in text
     assert "8x8" in text
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    with Store.build(tmp_path / "s", ["r"], 8) as builder:
-        builder.append(_pixels(10, bands=1), _catalog(np.arange(10)))
-    assert builder.store is not None
-    return builder.store
 
 
 def _add_version(store: Store, name: str, dim: int = 4, **kwargs) -> np.ndarray:
@@ -193,83 +121,6 @@ def test_no_version_yet_is_a_clear_error(store):
         store.embeddings()
 
 
-def test_newer_format_version_is_refused(store):
-    manifest = json.loads((store.root / MANIFEST).read_text())
-    manifest["format_version"] = FORMAT_VERSION + 1
-    (store.root / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(StoreError, match="newer"):
-        Store.open(store.root)
-
-
-def test_open_errors(tmp_path):
-    with pytest.raises(StoreError, match="does not exist"):
-        Store.open(tmp_path / "missing")
-    with pytest.raises(StoreError, match="not a latentsky store"):
-        Store.open(tmp_path)
-    (tmp_path / MANIFEST).write_text("{not json")
-    with pytest.raises(StoreError, match="not valid JSON"):
-        Store.open(tmp_path)
-    (tmp_path / MANIFEST).write_text(json.dumps({"format": "other"}))
-    with pytest.raises(StoreError, match="format"):
-        Store.open(tmp_path)
-
-
-def test_build_refuses_existing_paths(store, tmp_path):
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "keep.txt").write_text("mine")
-    with pytest.raises(StoreError, match="not a latentsky store"):
-        Store.build(other, ["r"], 8)
-    assert (other / "keep.txt").read_text() == "mine"
-    with pytest.raises(StoreError, match="already exists"):
-        Store.build(store.root, ["r"], 8)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with Store.build(empty, ["r"], 8) as builder:
-        builder.append(_pixels(3, bands=1), _catalog(np.arange(3)))
-    assert Store.open(empty).n_sources == 3
-
-
-def test_overwrite_replaces_store(store):
-    with Store.build(store.root, ["g", "r"], 8, overwrite=True) as builder:
-        builder.append(_pixels(4), _catalog(np.arange(4) + 50))
-    reopened = Store.open(store.root)
-    assert reopened.n_sources == 4
-    assert reopened.bands == ["g", "r"]
-
-
-def test_append_rejects_bad_chunks(tmp_path):
-    root = tmp_path / "s"
-    with pytest.raises(StoreError, match="NaN"):
-        with Store.build(root, ["r"], 8) as builder:
-            bad = _pixels(2, bands=1)
-            bad[1, 0, 3, 3] = np.nan
-            builder.append(bad, _catalog(np.arange(2)))
-    with pytest.raises(StoreError, match="shape"):
-        with Store.build(root, ["r"], 8) as builder:
-            builder.append(_pixels(2, bands=2), _catalog(np.arange(2)))
-    with pytest.raises(StoreError, match="2 cutouts"):
-        with Store.build(root, ["r"], 8) as builder:
-            builder.append(_pixels(2, bands=1), _catalog(np.arange(3)))
-    with pytest.raises(StoreError, match="empty"):
-        with Store.build(root, ["r"], 8):
-            pass
-    with pytest.raises(StoreError, match="duplicate"):
-        with Store.build(root, ["r"], 8) as builder:
-            builder.append(_pixels(2, bands=1), _catalog(np.array([4, 4])))
-    assert not root.exists()
-    assert list(Path(tmp_path).iterdir()) == []
-
-
-def test_build_argument_errors(tmp_path):
-    with pytest.raises(StoreError, match="at least one band"):
-        Store.build(tmp_path / "s", [], 8)
-    with pytest.raises(StoreError, match="not unique"):
-        Store.build(tmp_path / "s", ["g", "g"], 8)
-    with pytest.raises(StoreError, match="too small"):
-        Store.build(tmp_path / "s", ["g"], 4)
-
-
 def test_versions_are_listed_oldest_first_even_within_one_second(store):
     for name in ("b", "a", "c"):
         _add_version(store, name)
@@ -277,3 +128,16 @@ def test_versions_are_listed_oldest_first_even_within_one_second(store):
     assert Store.open(store.root).versions == ["b", "a", "c"]
     store.delete_version("c")
     assert store.current_version == "a"
+
+
+def test_version_checkpoint_reads_the_config(store):
+    _add_version(store, "v1")
+    assert store.version_checkpoint("v1") == Path("v1")  # as the config names it
+    (store.root / "model.pt").write_bytes(b"")
+    config = store.version_file("v1", CONFIG)
+    config.write_text(json.dumps({"checkpoint": {"path": "model.pt"}}))
+    assert store.version_checkpoint() == store.root / "model.pt"
+    config.write_text(json.dumps({"checkpoint_path": "/abs/m.pt"}))
+    assert store.version_checkpoint("v1") == Path("/abs/m.pt")
+    config.write_text("{}")
+    assert store.version_checkpoint("v1") is None

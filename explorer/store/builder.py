@@ -1,0 +1,211 @@
+"""Build a new store from chunks of sources, published atomically as a whole.
+
+The store is written into a temporary sibling directory
+(``.<name>.building-*``) and renamed onto ``root`` only when complete, so a
+crash or a bad chunk never leaves a half-written store behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from explorer.errors import StoreError
+from explorer.store import atomic, layout
+from explorer.store.catalog import validate_catalog
+from explorer.store.manifest import is_store, new_manifest, write_manifest
+from explorer.store.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Smallest cutout side the encoders accept, in pixels.
+MIN_CUTOUT_SIZE = 8
+
+
+class StoreBuilder:
+    """Builds a new store in a temporary directory, then publishes it atomically.
+
+    Use as a context manager; append sources in chunks, never the whole survey::
+
+        with Store.build("store", ["g", "r", "z"], 64) as builder:
+            for cutouts, catalog in chunks:
+                builder.append(cutouts, catalog)
+        store = builder.store
+
+    On an exception the temporary directory is removed and an existing store at
+    ``root`` is left untouched.
+
+    Parameters
+    ----------
+    root : path-like
+        Where the store goes: a new path, an empty directory, or an existing
+        store when ``overwrite`` is True.
+    bands : sequence of str
+        Unique band names in cutout channel order.
+    cutout_size : int
+        Side ``S`` of the square cutouts in pixels (at least 8).
+    overwrite : bool
+        Replace an existing store at ``root``.
+    source : str
+        Where the survey came from (recorded in the manifest).
+
+    Raises
+    ------
+    StoreError
+        If the bands or size are invalid, or ``root`` is taken.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        bands: Sequence[str],
+        cutout_size: int,
+        *,
+        overwrite: bool = False,
+        source: str = "",
+    ) -> None:
+        self.root = Path(root)
+        self.bands = [str(b) for b in bands]
+        self.cutout_size = int(cutout_size)
+        self.overwrite = overwrite
+        self.source = source
+        self.store: Store | None = None
+        self._check_arguments()
+        self._tmp: Path | None = None
+        self._array = None
+        self._catalogs: list[pd.DataFrame] = []
+        self._n = 0
+        self._buffer: list[np.ndarray] = []
+        self._buffered = 0
+
+    def _check_arguments(self) -> None:
+        if not self.bands:
+            raise StoreError("a store needs at least one band")
+        if len(set(self.bands)) != len(self.bands):
+            msg = f"band names {self.bands} are not unique"
+            raise StoreError(msg)
+        if self.cutout_size < MIN_CUTOUT_SIZE:
+            msg = (
+                f"cutout size {self.cutout_size} px is too small "
+                f"(need >= {MIN_CUTOUT_SIZE})"
+            )
+            raise StoreError(msg)
+        if not self.root.exists():
+            return
+        if is_store(self.root):
+            if not self.overwrite:
+                msg = (
+                    f"store {self.root} already exists (pass --overwrite to replace it)"
+                )
+                raise StoreError(msg)
+        elif not (self.root.is_dir() and not any(self.root.iterdir())):
+            # an empty directory is fine to fill; anything else is the user's
+            msg = (
+                f"{self.root} exists and is not a latentsky store; "
+                "refusing to overwrite it"
+            )
+            raise StoreError(msg)
+
+    def __enter__(self) -> StoreBuilder:
+        import zarr
+
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(
+            tempfile.mkdtemp(
+                prefix=layout.building_prefix(self.root), dir=self.root.parent
+            )
+        )
+        b, s = len(self.bands), self.cutout_size
+        self._array = zarr.create_array(
+            store=str(self._tmp / layout.CUTOUTS),
+            shape=(0, b, s, s),
+            shards=(layout.SHARD_SOURCES, b, s, s),
+            chunks=(1, b, s, s),
+            dtype="float32",
+            fill_value=0.0,
+            zarr_format=3,
+        )
+        return self
+
+    def append(self, cutouts: np.ndarray, catalog: pd.DataFrame) -> None:
+        """Append a chunk of sources.
+
+        Parameters
+        ----------
+        cutouts : ndarray
+            ``(n, bands, S, S)`` finite float32 pixels (fill NaNs before).
+        catalog : DataFrame
+            ``n`` rows with at least ``id``, ``ra``, ``dec``.
+
+        Raises
+        ------
+        StoreError
+            If called outside the ``with`` block, the shape is wrong, the
+            lengths differ or a pixel is not finite.
+        """
+        if self._array is None:
+            raise StoreError("StoreBuilder.append called outside its `with` block")
+        cutouts = np.asarray(cutouts, dtype=np.float32)
+        expected = (len(self.bands), self.cutout_size, self.cutout_size)
+        if cutouts.ndim != 4 or cutouts.shape[1:] != expected:
+            want = ", ".join(map(str, expected))
+            msg = f"cutout chunk has shape {cutouts.shape}, expected (n, {want})"
+            raise StoreError(msg)
+        if len(catalog) != len(cutouts):
+            msg = f"catalog chunk has {len(catalog)} rows but {len(cutouts)} cutouts"
+            raise StoreError(msg)
+        if not np.isfinite(cutouts).all():
+            raise StoreError(
+                "cutout chunk holds NaN/inf pixels; fill them before appending"
+            )
+        self._catalogs.append(catalog.reset_index(drop=True))
+        self._buffer.append(cutouts)
+        self._buffered += len(cutouts)
+        # Write whole shards only: a partial shard would be rewritten later.
+        if self._buffered >= layout.SHARD_SOURCES:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        if not self._buffer:
+            return
+        block = np.concatenate(self._buffer)
+        shard = layout.SHARD_SOURCES
+        n_write = len(block) if final else (len(block) // shard) * shard
+        if n_write:
+            start = self._n
+            self._array.resize((start + n_write, *self._array.shape[1:]))
+            self._array[start : start + n_write] = block[:n_write]
+            self._n += n_write
+        rest = block[n_write:]
+        self._buffer = [rest] if len(rest) else []
+        self._buffered = len(rest)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+        finally:
+            if self._tmp is not None and self._tmp.exists():
+                shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _finish(self) -> None:
+        self._flush(final=True)
+        if self._n == 0:
+            msg = f"no sources to write into {self.root} (the input is empty)"
+            raise StoreError(msg)
+        catalog = pd.concat(self._catalogs, ignore_index=True)
+        validate_catalog(catalog, self.source or str(self.root))
+        catalog.to_parquet(self._tmp / layout.CATALOG, index=False)
+        manifest = new_manifest(self.bands, self.cutout_size, self._n, self.source)
+        write_manifest(self._tmp, manifest)
+        with atomic.atomic_path(self.root) as target:
+            os.replace(self._tmp, target)
+        self.store = Store.open(self.root)
+        log.info("wrote store %s with %d sources", self.root, self._n)
