@@ -123,6 +123,8 @@ class StoreBuilder:
             )
         )
         b, s = len(self.bands), self.cutout_size
+        from zarr.codecs import Crc32cCodec, ZstdCodec
+
         self._array = zarr.create_array(
             store=str(self._tmp / layout.CUTOUTS),
             shape=(0, b, s, s),
@@ -130,6 +132,9 @@ class StoreBuilder:
             chunks=(1, b, s, s),
             dtype="float32",
             fill_value=0.0,
+            # a checksum per cutout: a flipped byte on disk is an error on
+            # read (and in `latentsky check --deep`), never silently new pixels
+            compressors=[ZstdCodec(level=0), Crc32cCodec()],
             zarr_format=3,
         )
         return self
@@ -202,7 +207,9 @@ class StoreBuilder:
             raise StoreError(msg)
         catalog = pd.concat(self._catalogs, ignore_index=True)
         validate_catalog(catalog, self.source or str(self.root))
-        catalog.to_parquet(self._tmp / layout.CATALOG, index=False)
+        catalog.to_parquet(
+            self._tmp / layout.CATALOG, index=False, write_page_checksum=True
+        )
         manifest = new_manifest(self.bands, self.cutout_size, self._n, self.source)
         write_manifest(self._tmp, manifest)
         with atomic.atomic_path(self.root) as target:

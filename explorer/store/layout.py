@@ -19,18 +19,21 @@ changing a name here needs a ``FORMAT_VERSION`` bump and a migration::
         <job id>/job.json, progress.json, log.txt, cancel
       checkpoints/<v>.pt     encoders produced by fine-tuning jobs
 
-Temporary names (a crash can leave them; their owner's pid is not in them,
-so they are recognised by these patterns):
+Temporary names carry the pid of the process writing them, so that the next
+open (or ``latentsky check --repair``) can tell a dead writer's leftovers from
+a live writer's work in progress (:func:`owner_pid`):
 
-- ``.NAME.building-*`` beside the store: a store being built by ingest;
-- ``versions/.tmp-<version>-*``: a version being built;
-- ``.<file>.*.tmp`` beside any file: an atomic write in progress;
+- ``.NAME.building-<pid>-*`` beside the store: a store being built by ingest;
+- ``versions/.tmp-<version>-<pid>-*``: a version being built;
+- ``.<file>.<pid>.*.tmp`` beside any file: an atomic write in progress;
 - ``.<file>.old-<pid>`` beside any file or folder: the previous copy during
   an atomic replace.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 FORMAT_NAME = "latentsky-store"
@@ -69,19 +72,28 @@ CANCEL = "cancel"
 SHARD_SOURCES = 1024
 
 
-def building_prefix(store_root: Path) -> str:
+def building_prefix(store_root: Path, pid: int | None = None) -> str:
     """Prefix of the temporary sibling directory a new store is built in."""
-    return f".{Path(store_root).name}.building-"
+    return f".{Path(store_root).name}.building-{pid or os.getpid()}-"
 
 
-def version_build_prefix(version: str) -> str:
+def building_glob(store_root: Path) -> str:
+    """Glob (beside the store) of every build directory of this store, any pid."""
+    return f".{Path(store_root).name}.building-*"
+
+
+#: glob (in ``versions/``) of every version build directory, any version and pid
+VERSION_BUILD_GLOB = ".tmp-*"
+
+
+def version_build_prefix(version: str, pid: int | None = None) -> str:
     """Prefix of the temporary directory (in ``versions/``) of a version."""
-    return f".tmp-{version}-"
+    return f".tmp-{version}-{pid or os.getpid()}-"
 
 
-def write_prefix(target: Path) -> str:
+def write_prefix(target: Path, pid: int | None = None) -> str:
     """Prefix of the temporary file an atomic write of ``target`` uses."""
-    return f".{Path(target).name}."
+    return f".{Path(target).name}.{pid or os.getpid()}."
 
 
 #: suffix of an atomic write's temporary file
@@ -92,6 +104,21 @@ def old_copy(target: Path, pid: int) -> Path:
     """Where the previous ``target`` is parked during an atomic replace."""
     target = Path(target)
     return target.with_name(f".{target.name}.old-{pid}")
+
+
+def owner_pid(path: Path) -> int | None:
+    """The pid written into a temporary name of this module (None if absent)."""
+    name = Path(path).name
+    for pattern in (
+        r"\.building-(\d+)-",
+        r"\.old-(\d+)$",
+        r"^\.tmp-.+-(\d+)-[^-]+$",
+        rf"^\..+\.(\d+)\.[^.]+{re.escape(WRITE_SUFFIX)}$",
+    ):
+        match = re.search(pattern, name)
+        if match:
+            return int(match.group(1))
+    return None
 
 
 def version_dir(store_root: Path, version: str) -> Path:
@@ -109,7 +136,7 @@ def version_leftovers(store_root: Path, version: str) -> list[Path]:
     versions = Path(store_root) / VERSIONS
     checkpoints = Path(store_root) / CHECKPOINTS
     return [
-        *versions.glob(f"{version_build_prefix(version)}*"),
+        *versions.glob(f".tmp-{version}-*"),
         *versions.glob(f".{version}.*{WRITE_SUFFIX}"),
         *versions.glob(f".{version}.old-*"),
         *checkpoints.glob(f".{version}.pt.*{WRITE_SUFFIX}"),

@@ -105,7 +105,52 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{FORMAT_VERSION} this latentsky reads: upgrade latentsky"
         )
         raise StoreError(msg)
+    check_manifest_schema(manifest, manifest_path)
     return manifest
+
+
+def check_manifest_schema(manifest: Any, path: Path) -> None:
+    """Check the keys and value types of a parsed manifest.
+
+    Parameters
+    ----------
+    manifest : object
+        What ``json.loads`` gave for ``path``.
+    path : pathlib.Path
+        The manifest file, named in the error.
+
+    Raises
+    ------
+    StoreError
+        Naming the first key that is missing or of the wrong type, and what
+        was expected.
+    """
+    if not isinstance(manifest, dict):
+        msg = f"{path}: expected a JSON object, found {type(manifest).__name__}"
+        raise StoreError(msg)
+    bands = manifest.get("bands")
+    if (
+        not isinstance(bands, list)
+        or not bands
+        or not all(isinstance(b, str) and b for b in bands)
+    ):
+        msg = f"{path}: 'bands' is {bands!r}, expected a non-empty list of band names"
+        raise StoreError(msg)
+    for key, minimum in (("cutout_size", 1), ("n_sources", 0)):
+        value = manifest.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            msg = f"{path}: {key!r} is {value!r}, expected an integer >= {minimum}"
+            raise StoreError(msg)
+    versions = manifest.get("versions", {})
+    if not isinstance(versions, dict) or not all(
+        isinstance(info, dict) for info in versions.values()
+    ):
+        msg = f"{path}: 'versions' is not an object of version name -> info"
+        raise StoreError(msg)
+    current = manifest.get("current")
+    if current is not None and current not in versions:
+        msg = f"{path}: current version {current!r} is not among {sorted(versions)}"
+        raise StoreError(msg)
 
 
 def new_manifest(
