@@ -1,1 +1,0 @@
-"""Sub-commands of ``latentsky`` that need torch (imported lazily in ``run``)."""
