@@ -2,20 +2,20 @@
 
 Everything here is plain numpy/pandas/scipy, testable without a server. One
 :class:`MapData` per ``(store, version)`` is shared by all browser sessions of
-a server process (:func:`map_data`), so a 1 000 000-source table and its
-KD-tree are built once.
+a server process (:func:`explorer.app.services.map_data`), so a
+1 000 000-source table and its KD-tree are built once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from explorer.errors import DataError
+from explorer.store.catalog import rows_of_ids
+from explorer.store.layout import MAP
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +130,13 @@ class MapData:
         catalog = store.catalog
         if len(map_table) != len(catalog):
             msg = (
-                f"{store.version_file(version, 'map.parquet')} has "
+                f"{store.version_file(version, MAP)} has "
                 f"{len(map_table)} rows "
                 f"but the catalogue has {len(catalog)}"
             )
             raise DataError(msg)
         if not np.array_equal(map_table["id"].to_numpy(), catalog["id"].to_numpy()):
-            msg = (
-                f"map.parquet of version {version!r} is not row-aligned with the "
-                "catalogue"
-            )
+            msg = f"{MAP} of version {version!r} is not row-aligned with the catalogue"
             raise DataError(msg)
         extra = [
             c
@@ -176,15 +173,19 @@ class MapData:
         ]
 
     def rows_of(self, ids) -> np.ndarray:
-        """Rows of ``ids`` (all must exist, else :class:`DataError`)."""
+        """Rows of ``ids``, ``(n,)`` int64 (all must exist, else :class:`DataError`)."""
+        return rows_of_ids(
+            self.ids, ids, what=f"version {self.version!r}", sorter=self._id_sorter
+        )
+
+    def rows_present(self, ids) -> np.ndarray:
+        """Rows of those ``ids`` that are in this version (the others skipped).
+
+        Saved clusters and tags outlive versions, so their members are looked
+        up with this rather than :meth:`rows_of`.
+        """
         ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-        sorted_ids = self.ids[self._id_sorter]
-        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
-        if ids.size and not (sorted_ids[pos] == ids).all():
-            missing = ids[sorted_ids[pos] != ids][:5].tolist()
-            msg = f"source id(s) {missing} not in version {self.version!r}"
-            raise DataError(msg)
-        return self._id_sorter[pos]
+        return self.rows_of(ids[np.isin(ids, self.ids)])
 
     def nearest(self, x: float, y: float, radius: float) -> int | None:
         """Row of the source nearest to ``(x, y)`` within ``radius`` (map units)."""
@@ -242,24 +243,57 @@ class MapData:
         return rows[np.lexsort((self.ids[rows], values))]
 
 
-_CACHE: dict[tuple[str, str, float], MapData] = {}
-_CACHE_LOCK = threading.Lock()
+def field_values(
+    data: MapData, field: str, previous_version: str | None = None
+) -> np.ndarray:
+    """Per-row values of colour ``field`` of the map.
 
+    Parameters
+    ----------
+    data : MapData
+        The map table.
+    field : str
+        :data:`COUNT`, :data:`SAVED_CLUSTER`, :data:`NEIGHBOURHOOD_CHANGE` or a
+        numeric column of ``data.table``.
+    previous_version : str, optional
+        The version :data:`NEIGHBOURHOOD_CHANGE` compares with.
 
-def map_data(store, version: str) -> MapData:
-    """The shared :class:`MapData` of ``(store, version)``.
+    Returns
+    -------
+    ndarray
+        ``(N,)`` float64: ones for the count, the index of the first saved
+        cluster holding a source (-1 none), the neighbourhood change in
+        ``[0, 1]``, or the column.
 
-    Rebuilt when the version's ``map.parquet`` changed on disk.
+    Raises
+    ------
+    DataError
+        If :data:`NEIGHBOURHOOD_CHANGE` is asked without a previous version.
+    KeyError
+        If ``field`` is not a column.
+
+    Notes
+    -----
+    The saved clusters are read from SQLite and the change is a k-NN diff of
+    two versions: the dashboard calls this off the event loop.
     """
-    path = Path(store.version_file(version, "map.parquet"))
-    mtime = path.stat().st_mtime if path.exists() else 0.0
-    key = (str(Path(store.root).resolve()), version, mtime)
-    with _CACHE_LOCK:
-        data = _CACHE.get(key)
-        if data is None:
-            log.info("loading map of %s version %s", store.root, version)
-            data = MapData(store, version)
-            for old in [k for k in _CACHE if k[:2] == key[:2]]:
-                del _CACHE[old]
-            _CACHE[key] = data
-        return data
+    if field == COUNT:
+        return np.ones(data.n)
+    if field == SAVED_CLUSTER:
+        from explorer.store.annotations import Annotations
+
+        notes = Annotations.of_store(data.store)
+        values = np.full(data.n, -1.0)
+        for index, name in enumerate(notes.names()):
+            rows = data.rows_present(notes.members(name))
+            values[rows] = np.where(values[rows] < 0, index, values[rows])
+        return values
+    if field == NEIGHBOURHOOD_CHANGE:
+        from explorer.analysis.diff import neighbourhood_change
+
+        if previous_version is None:
+            msg = f"version {data.version!r} has no previous version to compare with"
+            raise DataError(msg)
+        change = neighbourhood_change(data.store, previous_version, data.version)
+        return np.asarray(change, dtype=np.float64)
+    return data.table[field].to_numpy(dtype=np.float64)

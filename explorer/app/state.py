@@ -14,7 +14,8 @@ import numpy as np
 import param
 
 from explorer.app import data as mapdata
-from explorer.app.render.images import STRETCHES, CutoutImages
+from explorer.app import services
+from explorer.app.render.images import STRETCHES
 from explorer.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class AppState(param.Parameterized):
 
     def __init__(self, store: Store, **params) -> None:
         self.store = store
-        self.images = _images_for(store)
+        #: explorer.app.render.images.CutoutImages shared by the store's sessions
+        self.images = services.cutout_images(store)
         super().__init__(**params)
         versions = store.versions
         self.param.version.objects = versions
@@ -88,7 +90,7 @@ class AppState(param.Parameterized):
     @property
     def data(self) -> mapdata.MapData:
         """The shared map table of the current version."""
-        return mapdata.map_data(self.store, self.version)
+        return services.map_data(self.store, self.version)
 
     @param.depends("version", watch=True)
     def _on_version(self) -> None:
@@ -275,14 +277,3 @@ class AppState(param.Parameterized):
         """Show ``text`` to the user (views render it as a notification)."""
         log.log(logging.ERROR if level == "error" else logging.INFO, text)
         self.notification = {"level": level, "text": text}
-
-
-_IMAGES: dict[str, CutoutImages] = {}
-
-
-def _images_for(store: Store) -> CutoutImages:
-    """One PNG cache per store, shared by sessions."""
-    key = str(store.root)
-    if key not in _IMAGES:
-        _IMAGES[key] = CutoutImages(store)
-    return _IMAGES[key]

@@ -1,4 +1,5 @@
-"""Uploaded FITS cutouts: parse, check against the store, embed (in a subprocess).
+"""Uploaded FITS cutouts: parse, check against the store, embed (in a subprocess
+started by :func:`explorer.jobs.runner.embed_cutouts`).
 
 Kept free of Panel so the checks are unit-tested without a server.
 """
@@ -7,21 +8,15 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from explorer.errors import DataError
+from explorer.jobs.runner import embed_cutouts
 
 log = logging.getLogger(__name__)
-
-#: config.json keys that may name the checkpoint of a version
-CHECKPOINT_KEYS = ("checkpoint", "checkpoint_path")
 
 
 def parse_fits_cutout(
@@ -102,19 +97,13 @@ def checkpoint_of(store, version: str) -> Path:
     DataError
         If the config names no checkpoint or the file is gone.
     """
-    config = store.version_config(version)
-    value = next((config[k] for k in CHECKPOINT_KEYS if config.get(k)), None)
-    if isinstance(value, dict):
-        value = value.get("path")
-    if not value:
+    path = store.version_checkpoint(version)
+    if path is None:
         msg = (
             f"version {version!r} has no checkpoint in its config.json, so uploads "
             "cannot be embedded; embed the store with `latentsky embed` first"
         )
         raise DataError(msg)
-    path = Path(value)
-    if not path.is_absolute():
-        path = (Path(store.root) / path) if (Path(store.root) / path).exists() else path
     if not path.exists():
         msg = (
             f"checkpoint {path} of version {version!r} is not available on this "
@@ -127,8 +116,7 @@ def checkpoint_of(store, version: str) -> Path:
 def embed_upload(store, version: str, cutouts: np.ndarray) -> np.ndarray:
     """Embed uploaded cutouts with the version's checkpoint, in a subprocess.
 
-    The server process never imports torch: ``models.embed_worker`` does the
-    work in a child process (a few seconds, mostly importing torch).
+    The server process never imports torch (:func:`explorer.jobs.runner.embed_cutouts`).
 
     Returns
     -------
@@ -140,21 +128,4 @@ def embed_upload(store, version: str, cutouts: np.ndarray) -> np.ndarray:
     DataError
         If the checkpoint is missing or unusable, or the embedding failed.
     """
-    checkpoint = checkpoint_of(store, version)
-    with tempfile.TemporaryDirectory(prefix="latentsky-upload-") as tmp:
-        source, target = Path(tmp) / "cutouts.npy", Path(tmp) / "vectors.npy"
-        np.save(source, np.asarray(cutouts, dtype=np.float32))
-        command = [sys.executable, "-m", "models.embed_worker", str(checkpoint)]
-        result = subprocess.run(
-            [*command, str(source), str(target)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-            check=False,
-        )
-        if result.returncode != 0:
-            lines = (result.stderr or "no output").strip().splitlines()
-            reason = lines[-1] if lines else f"exit status {result.returncode}"
-            msg = f"cannot embed the upload with {checkpoint.name}: {reason}"
-            raise DataError(msg)
-        return np.load(target).astype(np.float32, copy=False)
+    return embed_cutouts(checkpoint_of(store, version), cutouts)

@@ -1,4 +1,4 @@
-"""Server-wide services shared by every session of the dashboard.
+"""The server-wide store watch: job progress and annotation changes.
 
 A session must never own a timer: a served page can be closed at any moment,
 and work scheduled per session outlives it unless it is released. The

@@ -55,11 +55,6 @@ class AnomalyView(pn.viewable.Viewer):
             css_classes=["anomaly-grid"],
             empty_text="This version has no anomaly scores.",
         )
-        state.param.watch(
-            lambda *_: self._render(),
-            ["anomaly_k", "version", "stretch", "clusters_changed"],
-        )
-        self.param.watch(lambda *_: self._render(), ["page"])
         self._render()
 
     def _turn(self, step: int) -> None:
@@ -80,6 +75,14 @@ class AnomalyView(pn.viewable.Viewer):
             return
         self._render()
 
+    @param.depends(
+        "page",
+        "state.anomaly_k",
+        "state.version",
+        "state.stretch",
+        "state.clusters_changed",
+        watch=True,
+    )
     def _render(self) -> None:
         state = self.state
         rows = state.top_anomalies()

@@ -5,28 +5,18 @@ from __future__ import annotations
 
 import io
 import logging
-import tempfile
-from pathlib import Path
 
 import panel as pn
 import param
 
 from explorer.app.services import subscribe_session
 from explorer.app.state import AppState
+from explorer.store.export import FORMAT_SUFFIX, export_bytes
 
 log = logging.getLogger(__name__)
 
-EXPORT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
-
-
-def export_bytes(store, notes, name: str, fmt: str, version: str) -> bytes:
-    """Contents of the export of cluster ``name`` in format ``fmt``."""
-    from explorer.store.export import export_cluster
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"cluster{EXPORT_SUFFIX[fmt]}"
-        export_cluster(store, notes, name, path, fmt, version)
-        return path.read_bytes()
+#: export format -> file suffix (the store's own table)
+EXPORT_SUFFIX = FORMAT_SUFFIX
 
 
 class ClustersView(pn.viewable.Viewer):
@@ -75,7 +65,6 @@ class ClustersView(pn.viewable.Viewer):
         self._select.on_click(self._on_select)
         self._rename.on_click(self._on_rename)
         self._delete.on_click(self._on_delete)
-        state.param.watch(lambda *_: self._refresh(), ["clusters_changed"])
         self._refresh()
         # other sessions (and the CLI) write the same database: the server's
         # store watch tells us when its revision counter moved
@@ -168,19 +157,38 @@ class ClustersView(pn.viewable.Viewer):
             self.state.notify("warning", "Choose a cluster to export.")
             return None
         try:
-            data = export_bytes(
-                self.state.store,
-                self._notes,
-                name,
-                self._format.value,
-                self.state.version,
-            )
+            data = self.export(name, self._format.value)
         except Exception as exc:
             self.state.notify("error", f"Export of {name!r} failed: {exc}")
             return None
         return io.BytesIO(data)
 
+    def export(self, name: str, fmt: str) -> bytes:
+        """The file of saved cluster ``name`` in format ``fmt``, as the download
+        button sends it (columns of the session's version).
+
+        Parameters
+        ----------
+        name : str
+            A saved cluster.
+        fmt : {"csv", "fits", "votable"}
+            Format.
+
+        Returns
+        -------
+        bytes
+        """
+        return export_bytes(
+            self.state.store,
+            None,
+            fmt,
+            self.state.version,
+            cluster=name,
+            annotations=self._notes,
+        )
+
     # -------------------------------------------------------------- listing
+    @param.depends("state.clusters_changed", watch=True)
     def _refresh(self) -> None:
         frame = self._notes.clusters()
         names = frame["name"].tolist()

@@ -58,9 +58,9 @@ class CutoutView(pn.viewable.Viewer):
             width=215,
             styles={"font-size": "12px"},
         )
-        self.state.param.watch(self._update, ["hovered_id", "stretch", "version"])
 
-    def _update(self, *_) -> None:
+    @param.depends("state.hovered_id", "state.stretch", "state.version", watch=True)
+    def _update(self) -> None:
         source_id = self.state.hovered_id
         if source_id is None:
             self._image.object = None

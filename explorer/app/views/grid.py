@@ -43,9 +43,6 @@ class GridView(pn.viewable.Viewer):
             empty_text="Draw a box or lasso on the map to fill this grid.",
             css_classes=["selection-grid"],
         )
-        state.param.watch(
-            self._render, ["selection_ids", "page", "sort_key", "stretch"]
-        )
 
     def _turn(self, step: int) -> None:
         self.state.page = max(0, self.state.page + step)
@@ -53,7 +50,14 @@ class GridView(pn.viewable.Viewer):
     def _on_action(self, source_id: int, action: str) -> None:
         self.state.query_similar([source_id])
 
-    def _render(self, *_) -> None:
+    @param.depends(
+        "state.selection_ids",
+        "state.page",
+        "state.sort_key",
+        "state.stretch",
+        watch=True,
+    )
+    def _render(self) -> None:
         state = self.state
         n = len(state.selection_ids)
         if n == 0:

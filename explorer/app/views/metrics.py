@@ -1,6 +1,7 @@
 """Live metrics of the selection: Davies-Bouldin, silhouette, TPCF and xi(r).
 
-Recomputed on every selection in a worker thread: the event loop keeps
+Recomputed on every selection in the server's thread pool
+(:func:`explorer.app.services.executor`): the event loop keeps
 serving hover and zoom, a spinner shows while it runs, and a generation
 counter drops results of selections that were replaced meanwhile (a pending
 stale job is cancelled before it starts).
@@ -11,18 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import holoviews as hv
 import panel as pn
 import param
 
-from explorer.app.scores import selection_scores
+from explorer.analysis.metrics import selection_metrics
+from explorer.app import services
 from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
-
-_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="metrics")
 
 
 def _fmt(score) -> str:
@@ -35,7 +34,7 @@ def _fmt(score) -> str:
 
 
 def summary_html(result: dict) -> str:
-    """HTML table of a :func:`selection_scores` result."""
+    """HTML table of a :func:`selection_metrics` result."""
     rest, within, tpcf = result["vs_rest"], result["within"], result["tpcf"]
     if math.isnan(float(tpcf.score)):
         tpcf_text = f"n/a ({tpcf.reason})"
@@ -108,10 +107,10 @@ class MetricsView(pn.viewable.Viewer):
         self._plot = pn.pane.HoloViews(
             xi_plot(None), sizing_mode="stretch_width", height=180
         )
-        state.param.watch(self._recompute, ["selection_ids"])
         self.result: dict | None = None
 
-    async def _recompute(self, *_) -> None:
+    @param.depends("state.selection_ids", watch=True)
+    async def _recompute(self) -> None:
         self._generation += 1
         generation = self._generation
         if self._future is not None:
@@ -126,8 +125,8 @@ class MetricsView(pn.viewable.Viewer):
         clusters = data.table["cluster"].to_numpy() if "cluster" in data.table else None
         self._spinner.value = True
         self._summary.object = f"computing metrics of {len(rows):,} sources…"
-        future = _EXECUTOR.submit(
-            selection_scores, data.embeddings, rows, clusters=clusters, ids=data.ids
+        future = services.executor().submit(
+            selection_metrics, data.embeddings, rows, clusters=clusters, ids=data.ids
         )
         self._future = future
         try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import panel as pn
 import param
 
+from explorer.app import services
+from explorer.app.services import similarity_index
 from explorer.app.state import AppState
 from explorer.app.upload import embed_upload, parse_fits_cutout
 from explorer.app.views.gallery import CutoutGallery
@@ -20,30 +20,8 @@ from explorer.errors import LatentskyError
 log = logging.getLogger(__name__)
 
 TILE = 78
-_INDEXES: dict[tuple[str, str], object] = {}
-_LOCK = threading.Lock()
-_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-upload")
-
-
-def similarity_index(store, version: str):
-    """The shared :class:`explorer.analysis.neighbors.SimilarityIndex` of a version.
-
-    Loads ``index.faiss``; builds one in memory when the file is missing.
-    """
-    from explorer.analysis.neighbors import SimilarityIndex
-    from explorer.store import INDEX
-
-    key = (str(store.root), version)
-    with _LOCK:
-        if key not in _INDEXES:
-            embeddings = store.embeddings(version)
-            path = store.version_file(version, INDEX)
-            if path.exists():
-                _INDEXES[key] = SimilarityIndex.load(path, embeddings, store.ids)
-            else:
-                log.warning("%s missing: building the similarity index in memory", path)
-                _INDEXES[key] = SimilarityIndex.build(embeddings, store.ids)
-        return _INDEXES[key]
+# the shared index cache lives in services; importable from here as before
+__all__ = ["TILE", "SimilarView", "similarity_index"]
 
 
 class SimilarView(pn.viewable.Viewer):
@@ -78,13 +56,9 @@ class SimilarView(pn.viewable.Viewer):
             css_classes=["similar-grid"],
             empty_text="No query yet.",
         )
-        state.param.watch(
-            lambda *_: self._new_query(), ["similar_query_ids", "version"]
-        )
-        state.param.watch(lambda *_: self._search(), ["similar_k", "stretch"])
-        state.param.watch(self._on_marks, ["positives", "negatives"])
 
     # -------------------------------------------------------------- events
+    @param.depends("state.similar_query_ids", "state.version", watch=True)
     def _new_query(self) -> None:
         self._vector = None
         self._search()
@@ -101,7 +75,8 @@ class SimilarView(pn.viewable.Viewer):
         )
         self.state.mark(source_id, None if current else label)
 
-    def _on_marks(self, *_) -> None:
+    @param.depends("state.positives", "state.negatives", watch=True)
+    def _on_marks(self) -> None:
         self._refine.disabled = not (self.state.positives or self.state.negatives)
         self._draw(self._last_ids, self._last_sims)
 
@@ -122,7 +97,9 @@ class SimilarView(pn.viewable.Viewer):
         )
         try:
             vector = await asyncio.wrap_future(
-                _EXECUTOR.submit(embed_upload, state.store, state.version, cutout)
+                services.executor().submit(
+                    embed_upload, state.store, state.version, cutout
+                )
             )
         except LatentskyError as exc:
             state.notify("error", str(exc))
@@ -138,6 +115,7 @@ class SimilarView(pn.viewable.Viewer):
         self._search()
 
     # -------------------------------------------------------------- search
+    @param.depends("state.similar_k", "state.stretch", watch=True)
     def _search(self) -> None:
         state = self.state
         query = list(state.similar_query_ids)

@@ -185,15 +185,16 @@ def ssl_store(
     """A copy of ``small_store`` with version ``v1`` embedded by a real tiny
     checkpoint (its ``config.json`` names the checkpoint, so re-embedding
     jobs can start from it)."""
-    torch = pytest.importorskip("torch")
-    from models.embed import embed_store
+    import torch
+
+    from explorer.jobs.runner import embed_version
 
     root = tmp_path_factory.mktemp("ssl") / "store"
     shutil.copytree(small_store, root)
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        embed_store(root, tiny_checkpoint, "v1", device="cpu", num_workers=0)
+        embed_version(root, tiny_checkpoint, "v1", device="cpu", workers=0)
     finally:
         torch.set_num_threads(threads)
     return root

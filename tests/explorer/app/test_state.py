@@ -12,8 +12,9 @@ from explorer.errors import DataError
 from explorer.store import Store
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def state(analysed_store) -> AppState:
+    """A fresh session per test (tests change its selection, order, page)."""
     return AppState(Store.open(analysed_store))
 
 

@@ -75,17 +75,16 @@ def test_checkpoint_of_explains_what_is_missing(analysed_store_copy, tmp_path):
 @pytest.mark.slow
 def test_uploaded_cutout_finds_itself(analysed_store_copy, tmp_path, tiny_config):
     """End to end: train a tiny encoder, embed the store, upload one cutout."""
-    pytest.importorskip("torch")
     from explorer.app.upload import embed_upload
     from explorer.app.views.similar import similarity_index
-    from models.embed import embed_store
+    from explorer.jobs.runner import embed_version
     from models.train import train
 
     config = tiny_config()
     checkpoint = tmp_path / "tiny.pt"
     train(analysed_store_copy, checkpoint, config, device="cpu")
     store = Store.open(analysed_store_copy)
-    embed_store(store, checkpoint, "ssl", device="cpu")
+    embed_version(store.root, checkpoint, "ssl", device="cpu")
     store.reload()
     source_id = int(store.ids[42])
     upload = parse_fits_cutout(

@@ -1,0 +1,97 @@
+"""The server's one thread pool for session work too slow for the event loop.
+
+Selection metrics, colour fields that read SQLite or diff two versions, and
+the embedding of uploads all run in :func:`executor`; :func:`run_off_loop`
+hands a result back to the session's own event loop (the only thread that
+may touch its Bokeh models).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
+
+from explorer.app.services.watch import _deliver
+
+log = logging.getLogger(__name__)
+
+#: threads of the pool (the old metrics pool had 2, the upload pool 1)
+WORKERS = 3
+
+T = TypeVar("T")
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """The server's one pool of :data:`WORKERS` threads for slow session work.
+
+    Selection metrics, colour fields that read SQLite or diff two versions,
+    and the embedding of uploads run here, so the event loop keeps serving
+    hover and zoom meanwhile.
+    """
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="app")
+        return _POOL
+
+
+def in_session(doc) -> bool:
+    """Whether ``doc`` is the document of a served browser session."""
+    return doc is not None and doc.session_context is not None
+
+
+def run_off_loop(
+    doc,
+    work: Callable[[], T],
+    done: Callable[[T], None],
+    failed: Callable[[Exception], None],
+) -> Future | None:
+    """Run ``work()`` in :func:`executor`, then ``done(result)`` on ``doc``'s loop.
+
+    Parameters
+    ----------
+    doc : bokeh.document.Document or None
+        The session's document. Outside a served session (None, or a document
+        without a session: tests, notebooks) everything runs inline, so the
+        caller sees the result at once.
+    work : callable
+        The slow part; must not touch Panel or Bokeh objects.
+    done : callable
+        Receives the result, on the session's event loop.
+    failed : callable
+        Receives the exception ``work`` raised, on the session's event loop.
+
+    Returns
+    -------
+    concurrent.futures.Future or None
+        The running work (None when it ran inline).
+    """
+    if not in_session(doc):
+        try:
+            result = work()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            failed(exc)
+            return None
+        done(result)
+        return None
+
+    def finished(future: Future) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        callback, value = (failed, exc) if exc is not None else (done, future.result())
+        try:
+            doc.add_next_tick_callback(partial(_deliver, doc, callback, value))
+        except Exception:  # noqa: BLE001 - the session went away meanwhile
+            log.debug("could not deliver to a closed session", exc_info=True)
+
+    future = executor().submit(work)
+    future.add_done_callback(finished)
+    return future
