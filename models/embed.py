@@ -1,12 +1,15 @@
-"""Embed a store's cutouts with a trained encoder into a new store version.
+"""Embed cutouts with a trained encoder: the store's, or a few in memory.
 
 The representation is the encoder output ``h`` (not the projector's ``z``),
 L2-normalised, float32, written chunk by chunk into a memory-mapped
-``embeddings.npy`` inside :meth:`explorer.store.Store.new_version`'s temporary
-directory, with ``config.json``; then the analysis (map, index, scores) of
-:mod:`explorer.analysis.pipeline` runs on that directory before the version is
-published atomically. Inputs go through :class:`models.augment.Preprocess`,
+``embeddings.npy`` inside a version directory being built, with
+``config.json``. Embedding writes embeddings only: the analysis (map, index,
+scores) is run by the caller (:mod:`explorer.jobs`) on that directory before
+the version is published. Inputs go through :class:`models.augment.Preprocess`,
 the same deterministic path as training's views.
+
+The work is split along its seams: :func:`load_model`, :func:`stream_batches`
+(encode store batches into an array) and :func:`write_embeddings` (the files).
 """
 
 from __future__ import annotations
@@ -25,174 +28,246 @@ import torch
 from tqdm.auto import tqdm
 
 from explorer.errors import DataError
-from explorer.store import CONFIG, EMBEDDINGS, Store
-from models.augment import Preprocess
-from models.checkpoint import (
-    check_data_matches,
-    load_checkpoint,
-    model_from_checkpoint,
-    sha256_file,
-)
+from explorer.jobs.protocol import manifest_entry
+from explorer.store import Store
+from explorer.store.layout import CONFIG, EMBEDDINGS
+from models.checkpoint import check_data_matches, sha256_file
 from models.config import TrainConfig
 from models.data import ShardBatches, make_loader
+from models.encode import (
+    DEFAULT_BATCH,
+    auto_batch_size,
+    batch_for_memory,
+    embed_arrays,
+    encode,
+    load_model,
+)
 from models.encoder import SSLModel
 from models.train import resolve_device
 
+__all__ = [
+    "DEFAULT_BATCH",
+    "auto_batch_size",
+    "batch_for_memory",
+    "embed_arrays",
+    "embed_store",
+    "encode",
+    "encode_store",
+    "load_model",
+    "stream_batches",
+    "write_embeddings",
+]
+
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 512
-#: Share of the GPU's free memory one embedding batch may take.
-GPU_MEMORY_SHARE = 0.5
-#: Bounds of the automatic GPU batch size.
-GPU_BATCH_RANGE = (256, 16384)
-#: Cutouts in the forward pass that measures a GPU's memory per cutout.
-_PROBE_BATCH = 64
+#: Progress callback: one dict per batch (see :func:`stream_batches`).
+Progress = Callable[[dict[str, Any]], None]
 
 
-def batch_for_memory(
-    free_bytes: int,
-    bytes_per_cutout: float,
+def _store_loader(
+    store: Store, batch_size: int, num_workers: int, dev: torch.device
+) -> tuple[ShardBatches, torch.utils.data.DataLoader]:
+    """Batches of ``(rows, cutouts)`` over every row of ``store``, in order."""
+    dataset = ShardBatches(store.root, batch_size, shuffle=False, drop_last=False)
+    loader = make_loader(dataset, num_workers, pin_memory=dev.type == "cuda")
+    return dataset, loader
+
+
+def stream_batches(
+    model: SSLModel,
+    config: TrainConfig,
+    dev: torch.device,
+    store: Store,
+    out: np.ndarray,
     *,
-    share: float = GPU_MEMORY_SHARE,
-    bounds: tuple[int, int] = GPU_BATCH_RANGE,
+    batch_size: int,
+    num_workers: int,
+    progress: Progress | None = None,
+    bar: bool | None = None,
+    desc: str = "embed",
 ) -> int:
-    """Largest batch whose activations fit in ``share`` of ``free_bytes``.
-
-    Rounded down to a multiple of 256 (whole warps/tiles) and clipped to
-    ``bounds``.
+    """Encode every cutout of ``store`` into the rows of ``out``.
 
     Parameters
     ----------
-    free_bytes : int
-        Free device memory in bytes.
-    bytes_per_cutout : float
-        Peak memory one cutout adds to a forward pass, in bytes.
+    model, config, dev
+        What :func:`load_model` returned, and its device.
+    store : Store
+        The cutouts to encode.
+    out : ndarray
+        ``(N, D)`` float32 (memory-mapped or in memory), written row by row.
+    batch_size, num_workers : int
+        Cutouts per forward pass; DataLoader reader processes.
+    progress : callable, optional
+        Called with ``{"phase": "embed", "done", "total", "fraction",
+        "images_per_s", "eta_s"}`` after each batch.
+    bar : bool or None
+        Show a tqdm bar: None on a terminal only, False never.
+    desc : str
+        The bar's label.
 
     Returns
     -------
     int
-        Batch size.
+        How many rows were written.
     """
-    lo, hi = bounds
-    if bytes_per_cutout <= 0:
-        return hi
-    fitting = int(share * free_bytes / bytes_per_cutout)
-    return int(min(max((fitting // 256) * 256, lo), hi))
-
-
-def auto_batch_size(model: SSLModel, config: TrainConfig, device: torch.device) -> int:
-    """Embedding batch size for ``device``: measured from free memory on CUDA.
-
-    On CUDA a probe forward pass of a few cutouts measures the peak memory per
-    cutout, and the batch fills :data:`GPU_MEMORY_SHARE` of what is free, so
-    large cards are kept busy. On CPU it is :data:`DEFAULT_BATCH`.
-    """
-    if device.type != "cuda":
-        return DEFAULT_BATCH
-    size = config.cutout_size
-    probe = torch.zeros(_PROBE_BATCH, len(config.bands), size, size, device=device)
-    torch.cuda.synchronize(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    before = torch.cuda.memory_allocated(device)
-    encode(model, config, probe)
-    torch.cuda.synchronize(device)
-    per_cutout = (torch.cuda.max_memory_allocated(device) - before) / _PROBE_BATCH
-    free, _total = torch.cuda.mem_get_info(device)
-    batch = batch_for_memory(free, per_cutout)
-    log.info(
-        "GPU batch size %d (%.1f MiB free, %.2f MiB per cutout)",
-        batch,
-        free / 2**20,
-        per_cutout / 2**20,
+    n = len(out)
+    dataset, loader = _store_loader(store, batch_size, num_workers, dev)
+    t0, done = time.perf_counter(), 0
+    batches = tqdm(
+        loader,
+        total=len(dataset),
+        desc=desc,
+        unit="batch",
+        disable=None if bar is None else not bar,
     )
-    return batch
+    for rows, raw in batches:
+        out[rows.numpy()] = encode(model, config, raw.to(dev)).cpu().numpy()
+        done += len(rows)
+        if progress is not None:
+            rate = done / max(time.perf_counter() - t0, 1e-9)
+            progress(
+                {
+                    "phase": "embed",
+                    "done": done,
+                    "total": n,
+                    "fraction": done / n,
+                    "images_per_s": rate,
+                    "eta_s": (n - done) / max(rate, 1e-9),
+                }
+            )
+    return done
 
 
-@torch.no_grad()
-def encode(model: SSLModel, config: TrainConfig, raw: torch.Tensor) -> torch.Tensor:
-    """L2-normalised representations ``h`` of raw cutouts.
-
-    Parameters
-    ----------
-    model : SSLModel
-        In eval mode, on the device of ``raw``.
-    config : TrainConfig
-        Its preprocessing settings (crop, centred region, stretch) are applied.
-    raw : Tensor
-        ``(n, bands, S, S)`` cutouts as stored (NaNs are zeroed).
-
-    Returns
-    -------
-    Tensor
-        ``(n, D)`` float32, unit rows.
-    """
-    x = Preprocess(config)(raw)
-    if x.device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            h = model.encoder(x)
-    else:
-        h = model.encoder(x)
-    return torch.nn.functional.normalize(h.float(), dim=1)
-
-
-def _load(
+def _version_config(
     checkpoint: str | os.PathLike[str],
-    device: torch.device,
-) -> tuple[SSLModel, TrainConfig, dict[str, Any]]:
-    state = load_checkpoint(checkpoint)
-    model, config = model_from_checkpoint(state, checkpoint)
-    model.to(device)
-    if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
-    return model, config, state
+    state: dict[str, Any],
+    config: TrainConfig,
+    dev: torch.device,
+    n: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """The ``config.json`` of an embedded version: provenance and timings."""
+    return {
+        "checkpoint": str(Path(checkpoint).resolve()),
+        "checkpoint_sha256": sha256_file(checkpoint),
+        "checkpoint_epoch": int(state.get("epoch", 0)),
+        "training_config": config.to_dict(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "device": str(dev),
+        "embedding_dim": config.embedding_dim,
+        "representation": "encoder output h, L2-normalised",
+        "n_sources": n,
+        "embed_seconds": round(seconds, 2),
+        "embed_images_per_s": round(n / max(seconds, 1e-9), 1),
+    }
 
 
-def embed_arrays(
+def _prepare(
+    store: Store | str | os.PathLike[str],
     checkpoint: str | os.PathLike[str],
-    cutouts: np.ndarray,
+    device: str,
+    batch_size: int | None,
+) -> tuple[Store, SSLModel, TrainConfig, dict[str, Any], torch.device, int]:
+    """Open the store and the model and check they belong together."""
+    store = store if isinstance(store, Store) else Store.open(store)
+    store.cutouts  # noqa: B018 - raises StoreError if the store has no cutouts
+    dev = resolve_device(device)
+    model, config, state = load_model(checkpoint, dev)
+    check_data_matches(
+        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
+    )
+    batch_size = batch_size or auto_batch_size(model, config, dev)
+    return store, model, config, state, dev, batch_size
+
+
+def write_embeddings(
+    store: Store | str | os.PathLike[str],
+    checkpoint: str | os.PathLike[str],
+    directory: str | os.PathLike[str],
     *,
     device: str = "auto",
-    batch_size: int = DEFAULT_BATCH,
-) -> np.ndarray:
-    """Embed in-memory cutouts (e.g. an uploaded FITS file) with a checkpoint.
+    batch_size: int | None = None,
+    num_workers: int = 1,
+    progress: Progress | None = None,
+    bar: bool | None = None,
+) -> dict[str, Any]:
+    """Embed every cutout of ``store`` into ``directory`` (a version being built).
+
+    Writes ``embeddings.npy`` (``(N, D)`` float32, L2-normalised rows,
+    memory-mapped chunk by chunk) and ``config.json``; nothing else.
 
     Parameters
     ----------
+    store : Store or path
+        The store to embed.
     checkpoint : path-like
-        A checkpoint written by ``latentsky train``.
-    cutouts : ndarray
-        ``(n, bands, S, S)`` or a single ``(bands, S, S)`` cutout; band count
-        and size must match the training data.
+        Trained checkpoint.
+    directory : path-like
+        Existing directory, typically the one ``Store.new_version`` yields.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    batch_size : int, optional
+        Cutouts per forward pass; by default measured from the free memory on
+        CUDA (:func:`auto_batch_size`), :data:`DEFAULT_BATCH` on CPU.
+    num_workers : int
+        DataLoader reader processes.
+    progress : callable, optional
+        Called after each batch (see :func:`stream_batches`).
+    bar : bool or None
+        Show a tqdm bar: None on a terminal only, False never.
 
     Returns
     -------
-    ndarray
-        ``(n, D)`` float32 L2-normalised representations.
+    dict
+        The ``config.json`` written.
 
     Raises
     ------
-    DataError
-        If ``cutouts`` does not have 3 or 4 dimensions or is not square.
+    StoreError
+        If the store has no cutouts.
     CheckpointError
         If the checkpoint is unusable or was trained on other bands or sizes.
+    DataError
+        If fewer rows than the store's sources were read.
     """
-    arr = np.asarray(cutouts, dtype=np.float32)
-    if arr.ndim == 3:
-        arr = arr[None]
-    if arr.ndim != 4 or arr.shape[-1] != arr.shape[-2]:
-        msg = f"cutouts have shape {np.shape(cutouts)}, expected (n, bands, S, S)"
-        raise DataError(msg)
-    dev = resolve_device(device)
-    model, config, _ = _load(checkpoint, dev)
-    check_data_matches(
-        config, arr.shape[1], arr.shape[-1], "the given cutouts", checkpoint
+    store, model, config, state, dev, batch_size = _prepare(
+        store, checkpoint, device, batch_size
     )
-    out = np.empty((len(arr), config.embedding_dim), np.float32)
-    for start in range(0, len(arr), batch_size):
-        raw = torch.from_numpy(arr[start : start + batch_size]).to(dev)
-        out[start : start + len(raw)] = encode(model, config, raw).cpu().numpy()
-    return out
+    directory = Path(directory)
+    n, dim = store.n_sources, config.embedding_dim
+    emb = np.lib.format.open_memmap(
+        directory / EMBEDDINGS, mode="w+", dtype=np.float32, shape=(n, dim)
+    )
+    t0 = time.perf_counter()
+    done = stream_batches(
+        model,
+        config,
+        dev,
+        store,
+        emb,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        progress=progress,
+        bar=bar,
+        desc=f"embed {directory.name}",
+    )
+    if done != n:
+        msg = f"embedded {done} of {n} sources of {store.root}: store incomplete"
+        raise DataError(msg)
+    emb.flush()
+    del emb
+    seconds = time.perf_counter() - t0
+    meta = _version_config(checkpoint, state, config, dev, n, seconds)
+    (directory / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    log.info(
+        "embedded %d sources in %.1f s (%.0f img/s) on %s",
+        n,
+        seconds,
+        n / max(seconds, 1e-9),
+        dev,
+    )
+    return meta
 
 
 def embed_store(
@@ -203,11 +278,16 @@ def embed_store(
     device: str = "auto",
     batch_size: int | None = None,
     make_current: bool = True,
-    analyse: bool = True,
     num_workers: int = 1,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
+    bar: bool | None = None,
+    before_publish: Callable[[Path], None] | None = None,
 ) -> Path:
     """Embed every cutout of ``store`` into a new version ``version``.
+
+    The version holds the embeddings and ``config.json`` only; the caller
+    adds the analysis (map, index, scores) through ``before_publish``, so
+    this torch-side function never runs UMAP/FAISS/HDBSCAN itself.
 
     Parameters
     ----------
@@ -217,20 +297,13 @@ def embed_store(
         Trained checkpoint.
     version : str
         New version name (must not exist).
-    device : str
-        ``"auto"``, ``"cpu"`` or ``"cuda"``.
-    batch_size : int, optional
-        Cutouts per forward pass; by default measured from the free memory on
-        CUDA (:func:`auto_batch_size`), :data:`DEFAULT_BATCH` on CPU.
+    device, batch_size, num_workers, progress, bar
+        As for :func:`write_embeddings`.
     make_current : bool
         Make the new version the store's current one.
-    analyse : bool
-        Run :func:`explorer.analysis.analyse_directory` before publishing.
-    num_workers : int
-        DataLoader reader processes.
-    progress : callable, optional
-        Called with ``{"phase": "embed", "done", "total", "fraction",
-        "images_per_s", "eta_s"}`` after each batch.
+    before_publish : callable, optional
+        Called with the temporary version directory once the embeddings are
+        written, before the version is published (e.g. the analysis).
 
     Returns
     -------
@@ -245,77 +318,59 @@ def embed_store(
         If the checkpoint is unusable or was trained on other bands or sizes.
     """
     store = store if isinstance(store, Store) else Store.open(store)
-    store.cutouts  # noqa: B018 - raises StoreError if the store has no cutouts
-    dev = resolve_device(device)
-    model, config, state = _load(checkpoint, dev)
-    check_data_matches(
-        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
-    )
-    n, dim = store.n_sources, config.embedding_dim
-    previous = store.current_version
-    info = {
-        "embedding_dim": dim,
-        "method": config.method,
-        "checkpoint": str(Path(checkpoint).resolve()),
-    }
-    batch_size = batch_size or auto_batch_size(model, config, dev)
-    dataset = ShardBatches(store.root, batch_size, shuffle=False, drop_last=False)
-    loader = make_loader(dataset, num_workers, pin_memory=dev.type == "cuda")
-    with store.new_version(version, make_current=make_current, info=info) as tmp:
-        emb = np.lib.format.open_memmap(
-            tmp / EMBEDDINGS, mode="w+", dtype=np.float32, shape=(n, dim)
+    # Filled before the context exits: new_version writes it to the manifest
+    # when it publishes, and the embedding dimension is known only then.
+    entry: dict[str, Any] = {}
+    with store.new_version(version, make_current=make_current, info=entry) as tmp:
+        meta = write_embeddings(
+            store,
+            checkpoint,
+            tmp,
+            device=device,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            progress=progress,
+            bar=bar,
         )
-        t0, done = time.perf_counter(), 0
-        for rows, raw in tqdm(
-            loader,
-            total=len(dataset),
-            desc=f"embed {version}",
-            unit="batch",
-            disable=None,
-        ):
-            emb[rows.numpy()] = encode(model, config, raw.to(dev)).cpu().numpy()
-            done += len(rows)
-            if progress is not None:
-                rate = done / max(time.perf_counter() - t0, 1e-9)
-                progress(
-                    {
-                        "phase": "embed",
-                        "done": done,
-                        "total": n,
-                        "fraction": done / n,
-                        "images_per_s": rate,
-                        "eta_s": (n - done) / max(rate, 1e-9),
-                    }
-                )
-        if done != n:
-            msg = f"embedded {done} of {n} sources of {store.root}: store incomplete"
-            raise DataError(msg)
-        emb.flush()
-        del emb
-        seconds = time.perf_counter() - t0
-        meta = {
-            "checkpoint": str(Path(checkpoint).resolve()),
-            "checkpoint_sha256": sha256_file(checkpoint),
-            "checkpoint_epoch": int(state.get("epoch", 0)),
-            "training_config": config.to_dict(),
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "device": str(dev),
-            "embedding_dim": dim,
-            "representation": "encoder output h, L2-normalised",
-            "n_sources": n,
-            "embed_seconds": round(seconds, 2),
-            "embed_images_per_s": round(n / max(seconds, 1e-9), 1),
-        }
-        (tmp / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        log.info(
-            "embedded %d sources in %.1f s (%.0f img/s) on %s",
-            n,
-            seconds,
-            n / max(seconds, 1e-9),
-            dev,
-        )
-        if analyse:
-            from explorer.analysis.pipeline import analyse_directory
-
-            analyse_directory(store, tmp, previous=previous)
+        entry.update(manifest_entry(meta))
+        if before_publish is not None:
+            before_publish(tmp)
     return store.version_dir(version)
+
+
+def encode_store(
+    store: Store | str | os.PathLike[str],
+    checkpoint: str | os.PathLike[str],
+    *,
+    device: str = "auto",
+    batch_size: int | None = None,
+    num_workers: int = 0,
+    bar: bool | None = None,
+) -> np.ndarray:
+    """Representations of every cutout of ``store``, in memory (no version).
+
+    Returns
+    -------
+    ndarray
+        ``(N, D)`` float32, L2-normalised rows, in store row order.
+
+    Raises
+    ------
+    CheckpointError
+        If the checkpoint is unusable or was trained on other bands or sizes.
+    """
+    store, model, config, _, dev, batch_size = _prepare(
+        store, checkpoint, device, batch_size
+    )
+    out = np.empty((store.n_sources, config.embedding_dim), np.float32)
+    stream_batches(
+        model,
+        config,
+        dev,
+        store,
+        out,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        bar=bar,
+    )
+    return out

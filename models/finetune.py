@@ -15,7 +15,6 @@ total loss is ``NT-Xent + cluster_weight * L_sup``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -24,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from explorer.errors import DataError
 from explorer.store import Store
@@ -36,6 +34,9 @@ from models.checkpoint import (
     save_checkpoint,
 )
 from models.config import TrainConfig
+from models.device import autocast
+from models.losses import supcon_loss
+from models.train import train
 
 log = logging.getLogger(__name__)
 
@@ -46,41 +47,37 @@ MAX_BACKGROUND = 4096
 BACKGROUND_BYTES = 64 * 2**20
 
 
-def supcon_loss(
-    z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.2
-) -> torch.Tensor:
-    """Supervised contrastive loss (Khosla et al. 2020, ``L_out``).
+def _member_rows(
+    store: Store, clusters: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Store rows ``(M,)``, cluster labels ``(M,)`` and names of the usable clusters.
 
-    Parameters
-    ----------
-    z : Tensor
-        ``(M, D)`` projections (normalised here).
-    labels : Tensor
-        ``(M,)`` integer labels; samples with equal labels are positives.
-    temperature : float
-        Softmax temperature (> 0).
+    A source already in an earlier cluster is left out of later ones; a
+    cluster left with fewer than 2 members is skipped.
 
-    Returns
-    -------
-    Tensor
-        Scalar float32: the mean over anchors that have at least one
-        positive (0 if none has).
+    Raises
+    ------
+    DataError
+        If no cluster has at least 2 members.
     """
-    if z.ndim != 2 or labels.shape != (z.shape[0],):
-        msg = f"z {tuple(z.shape)} and labels {tuple(labels.shape)} do not match"
-        raise ValueError(msg)
-    z = F.normalize(z.float(), dim=1)
-    logits = z @ z.T / temperature
-    eye = torch.eye(len(z), dtype=torch.bool, device=z.device)
-    logits = logits.masked_fill(eye, float("-inf"))
-    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    positive = (labels[:, None] == labels[None, :]) & ~eye
-    n_pos = positive.sum(dim=1)
-    has = n_pos > 0
-    if not has.any():
-        return z.sum() * 0.0
-    mean_log_prob = (log_prob.masked_fill(~positive, 0.0)).sum(dim=1)[has] / n_pos[has]
-    return -mean_log_prob.mean()
+    rows, labels, names = [], [], []
+    seen: set[int] = set()
+    for name, ids in clusters.items():
+        cluster_rows = [r for r in store.rows_of(np.asarray(ids)) if int(r) not in seen]
+        if len(cluster_rows) < 2:
+            log.warning("cluster %r has fewer than 2 (new) members: not used", name)
+            continue
+        seen.update(int(r) for r in cluster_rows)
+        rows.extend(cluster_rows)
+        labels.extend([len(names)] * len(cluster_rows))
+        names.append(name)
+    if not names:
+        msg = (
+            f"none of the clusters {list(clusters)} has 2 or more members: "
+            "save bigger clusters to use them as positives"
+        )
+        raise DataError(msg)
+    return np.asarray(rows, np.int64), np.asarray(labels, np.int64), names
 
 
 class ClusterPositives:
@@ -120,26 +117,8 @@ class ClusterPositives:
         self.config = config
         self.batch_size = max(int(batch_size), 2)
         self.rng = np.random.default_rng(seed)
-        rows, labels, self.names = [], [], []
-        seen: set[int] = set()
-        for name, ids in clusters.items():
-            cluster_rows = [
-                r for r in store.rows_of(np.asarray(ids)) if int(r) not in seen
-            ]
-            if len(cluster_rows) < 2:
-                log.warning("cluster %r has fewer than 2 (new) members: not used", name)
-                continue
-            seen.update(int(r) for r in cluster_rows)
-            rows.extend(cluster_rows)
-            labels.extend([len(self.names)] * len(cluster_rows))
-            self.names.append(name)
-        if not self.names:
-            msg = (
-                f"none of the clusters {list(clusters)} has 2 or more members: "
-                "save bigger clusters to use them as positives"
-            )
-            raise DataError(msg)
-        rows_arr, labels_arr = np.asarray(rows, np.int64), np.asarray(labels, np.int64)
+        rows, labels, self.names = _member_rows(store, clusters)
+        rows_arr, labels_arr = rows, labels
         if len(rows_arr) > MAX_MEMBERS:
             keep = np.sort(self.rng.choice(len(rows_arr), MAX_MEMBERS, replace=False))
             rows_arr, labels_arr = rows_arr[keep], labels_arr[keep]
@@ -203,15 +182,47 @@ class ClusterPositives:
         x = linearise(raw.to(device))
         with torch.no_grad():
             v1, v2 = self.views(x, generator)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if device.type == "cuda"
-            else contextlib.nullcontext()
-        )
-        with autocast:
+        with autocast(device):
             _, z = model(torch.cat([v1, v2]))
         labels = torch.cat([labels, labels]).to(device)
         return supcon_loss(z, labels, self.config.temperature)
+
+
+def _copy_checkpoint(
+    store: Store,
+    checkpoint: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | None,
+) -> tuple[TrainConfig, int]:
+    """Copy ``checkpoint`` to ``out`` with ``overrides`` applied to its config.
+
+    Returns
+    -------
+    config : TrainConfig
+        The checkpoint's config with the (non-``None``) overrides.
+    done : int
+        Epochs the checkpoint has already completed.
+
+    Raises
+    ------
+    CheckpointError
+        If the checkpoint is unusable or does not fit the store.
+    """
+    state = load_checkpoint(checkpoint)
+    config = config_of(state, checkpoint)
+    check_data_matches(
+        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
+    )
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if changes:
+        config = config.replace(**changes)
+        state["config"] = config.to_dict()
+    # save_checkpoint stamps these afresh
+    for key in ("format", "format_version", "created"):
+        state.pop(key, None)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, state)
+    return config, int(state.get("epoch", 0))
 
 
 def finetune(
@@ -262,27 +273,11 @@ def finetune(
     CheckpointError
         If the checkpoint is unusable or does not fit the store.
     """
-    from models.train import train
-
     if int(epochs) < 1:
         msg = f"fine-tuning needs at least 1 epoch, got {epochs}"
         raise DataError(msg)
     store = store if isinstance(store, Store) else Store.open(store)
-    state = load_checkpoint(checkpoint)
-    config = config_of(state, checkpoint)
-    check_data_matches(
-        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
-    )
-    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
-    if changes:
-        config = config.replace(**changes)
-        state["config"] = config.to_dict()
-    done = int(state.get("epoch", 0))
-    state.pop("format", None)
-    state.pop("format_version", None)
-    state.pop("created", None)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, state)
+    config, done = _copy_checkpoint(store, checkpoint, out, overrides)
     extra = None
     if clusters:
         positives = ClusterPositives(

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from explorer.commands.options import add_device_option, add_workers_option
+
 NAME = "reembed"
 HELP = "embed (or fine-tune, then embed) a store into a new version as a job"
 
@@ -49,12 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="weight of the cluster term (default 1)",
     )
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_option(parser)
     parser.add_argument("--version", help="name of the new version (default v<n>)")
     parser.add_argument(
         "--batch-size", type=int, help="batch size (default the model's)"
     )
-    parser.add_argument("--num-workers", type=int, help="data-loading worker processes")
+    add_workers_option(parser)
     parser.add_argument(
         "--scheduler", metavar="ADDRESS", help="run on this dask.distributed scheduler"
     )
@@ -71,12 +73,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> tuple[str, dict]:
+    """The job kind and :meth:`JobRunner.start` options the flags ask for."""
     from explorer.errors import DataError
 
     options: dict = {"device": args.device}
-    for name in ("checkpoint", "version", "batch_size", "num_workers"):
+    for name in ("checkpoint", "version", "batch_size"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
+    if args.workers is not None:
+        options["num_workers"] = args.workers
     if args.finetune_epochs is None:
         if args.use_clusters or args.clusters:
             raise DataError("--use-clusters/--clusters need --finetune-epochs N")

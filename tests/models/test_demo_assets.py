@@ -6,13 +6,11 @@ import hashlib
 import json
 
 import numpy as np
-import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from models.checkpoint import load_checkpoint  # noqa: E402
-from models.commands import demo  # noqa: E402
-from models.embed import embed_arrays  # noqa: E402
+from explorer.commands import demo
+from models.checkpoint import load_checkpoint
+from models.embed import embed_arrays
 
 
 def test_record_matches_checkpoint():

@@ -20,9 +20,7 @@ from models.embed import embed_arrays, embed_store  # noqa: E402
 @pytest.mark.slow
 def test_embed_writes_normalised_version_with_config(small_store_copy, tiny_checkpoint):
     store = Store.open(small_store_copy)
-    path = embed_store(
-        store, tiny_checkpoint, "v1", device="cpu", batch_size=96, analyse=False
-    )
+    path = embed_store(store, tiny_checkpoint, "v1", device="cpu", batch_size=96)
     store.reload()
     assert path == store.version_dir("v1") and store.current_version == "v1"
     emb = store.embeddings("v1")
@@ -44,7 +42,7 @@ def test_embed_writes_normalised_version_with_config(small_store_copy, tiny_chec
     again = embed_arrays(tiny_checkpoint, store.cutouts_at(rows), device="cpu")
     assert np.allclose(again, emb[rows], atol=1e-5)
     with pytest.raises(StoreError, match="already has a version"):
-        embed_store(store, tiny_checkpoint, "v1", device="cpu", analyse=False)
+        embed_store(store, tiny_checkpoint, "v1", device="cpu")
 
 
 def test_embed_arrays_single_cutout_and_bad_shapes(small_survey, tiny_checkpoint):
@@ -123,7 +121,7 @@ def test_embed_store_without_cutouts(small_store_copy, tiny_checkpoint):
 
 def test_version_config_is_json(small_store_copy, tiny_checkpoint):
     store = Store.open(small_store_copy)
-    embed_store(store, tiny_checkpoint, "vj", device="cpu", analyse=False)
+    embed_store(store, tiny_checkpoint, "vj", device="cpu")
     config = json.loads((store.reload().version_dir("vj") / "config.json").read_text())
     assert config["n_sources"] == 400
 
@@ -141,7 +139,7 @@ def test_batch_for_memory_fills_the_share_of_free_memory():
 
 
 def test_auto_batch_size_on_cpu_is_the_default(tiny_checkpoint):
-    from models.embed import DEFAULT_BATCH, _load, auto_batch_size
+    from models.embed import DEFAULT_BATCH, auto_batch_size, load_model
 
-    model, config, _ = _load(tiny_checkpoint, torch.device("cpu"))
+    model, config, _ = load_model(tiny_checkpoint, torch.device("cpu"))
     assert auto_batch_size(model, config, torch.device("cpu")) == DEFAULT_BATCH

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from models.config import TrainConfig  # noqa: E402
-from models.encoder import ResNetEncoder, SSLModel, build_model  # noqa: E402
+from models.config import TrainConfig
+from models.encoder import ResNetEncoder, SSLModel, build_model
 
 
 @pytest.mark.parametrize("bands", [1, 3, 5])

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from explorer.errors import StoreError  # noqa: E402
-from models import train as train_module  # noqa: E402
-from models.checkpoint import load_checkpoint  # noqa: E402
-from models.train import TrainingError, lr_at, resolve_device, train  # noqa: E402
-
-
-def test_lr_schedule_warmup_then_cosine():
-    lrs = [lr_at(s, 100, 10, 1.0) for s in range(100)]
-    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
-    assert lrs[10] == pytest.approx(1.0)
-    assert lrs[55] == pytest.approx(0.5 * (1 + math.cos(math.pi * 45 / 90)), abs=1e-3)
-    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
-    assert lrs[-1] < 0.01
+from explorer.errors import StoreError
+from models import methods as methods_module
+from models.checkpoint import load_checkpoint
+from models.train import TrainingError, resolve_device, train
 
 
 def test_resolve_device_auto_is_cpu_without_cuda():
@@ -114,7 +103,7 @@ def test_interrupt_mid_epoch_keeps_last_good_checkpoint(
 def test_non_finite_losses_are_skipped_then_abort(
     small_store, tmp_path, monkeypatch, tiny_config
 ):
-    real = train_module.nt_xent
+    real = methods_module.nt_xent
     calls = {"n": 0}
 
     def flaky(z1, z2, temperature):
@@ -122,7 +111,7 @@ def test_non_finite_losses_are_skipped_then_abort(
         loss = real(z1, z2, temperature)
         return loss * float("nan") if calls["n"] <= 2 else loss
 
-    monkeypatch.setattr(train_module, "nt_xent", flaky)
+    monkeypatch.setattr(methods_module, "nt_xent", flaky)
     out = tmp_path / "ok.pt"
     result = train(small_store, out, tiny_config(epochs=1), device="cpu")
     state = load_checkpoint(out)
@@ -132,7 +121,7 @@ def test_non_finite_losses_are_skipped_then_abort(
         assert torch.isfinite(p.float()).all()
 
     monkeypatch.setattr(
-        train_module,
+        methods_module,
         "nt_xent",
         lambda z1, z2, temperature: real(z1, z2, temperature) * float("inf"),
     )

@@ -1,0 +1,43 @@
+"""Tests of models.worker: the torch side of a job (progress, cancel, errors)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from explorer.jobs.protocol import EXIT_FAILED, JobCancelled, read_json
+from explorer.store.layout import PROGRESS
+from models.worker import Reporter, main, run_worker
+
+
+def test_reporter_writes_percent_and_epoch_messages(tmp_path):
+    reporter = Reporter(tmp_path)
+    reporter({"phase": "train", "fraction": 0.25, "epoch": 1, "epochs": 3, "loss": 0.5})
+    progress = read_json(tmp_path / PROGRESS)
+    assert progress["phase"] == "train" and progress["percent"] == 25.0
+    assert progress["message"] == "epoch 1/3, loss 0.5000"
+    reporter.request_cancel()
+    with pytest.raises(JobCancelled):
+        reporter({"phase": "train", "fraction": 0.5})
+
+
+def test_a_failure_is_stored_for_the_orchestration(tmp_path):
+    (tmp_path / "job.json").write_text(
+        json.dumps(
+            {
+                "job_id": "x",
+                "kind": "embed",
+                "store": str(tmp_path / "no-store"),
+                "options": {"version": "v1", "checkpoint": "c.pt"},
+            }
+        )
+    )
+    assert run_worker(tmp_path, tmp_path / "staging") == EXIT_FAILED
+    progress = read_json(tmp_path / PROGRESS)
+    assert "no-store" in progress["error"] and "phase" not in progress
+
+
+def test_usage_without_arguments(capsys):
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().err
