@@ -1,13 +1,15 @@
 """The ``latentsky`` command line.
 
-Sub-commands live in small modules of :mod:`explorer.commands` and
-:mod:`models.commands` (the latter import torch, lazily). Each module defines
-``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``, and
-must import nothing heavy (umap, torch, panel) at module level, so that
-``latentsky --help`` stays fast.
+Sub-commands live in small modules of :mod:`explorer.commands`, one per
+command. Each module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``, and must import nothing heavy (umap, torch, panel) at
+module level, so that ``latentsky --help`` stays fast; the commands that need
+torch reach it through :mod:`explorer.jobs.runner`. Shared option groups are in
+:mod:`explorer.commands.options`.
 
 User errors (:class:`explorer.errors.LatentskyError`) are printed as one line
-``latentsky <cmd>: error: ...`` and exit with status 2, without a traceback.
+``latentsky <cmd>: error: ...`` and exit with status 2, without a traceback;
+so are bad option values, which argparse rejects before a command runs.
 """
 
 from __future__ import annotations
@@ -22,16 +24,14 @@ from types import ModuleType
 
 from explorer.errors import LatentskyError
 
-COMMAND_PACKAGES = ("explorer.commands", "models.commands")
+COMMAND_PACKAGES = ("explorer.commands",)
 
 
 def _command_modules() -> list[ModuleType]:
+    """The command modules (those defining ``NAME`` and ``run``), sorted by name."""
     modules = []
     for package_name in COMMAND_PACKAGES:
-        try:
-            package = importlib.import_module(package_name)
-        except ModuleNotFoundError:
-            continue
+        package = importlib.import_module(package_name)
         for info in pkgutil.iter_modules(package.__path__):
             if info.name.startswith("_"):
                 continue
@@ -65,9 +65,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``latentsky`` console script."""
+    """Entry point of the ``latentsky`` console script.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for a user error or a bad option value
+        (after its one-line message on stderr), 130 when interrupted.
+
+    Raises
+    ------
+    SystemExit
+        With status 0 after ``--help``.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse has printed usage and the error line; a bad value is a user
+        # error like any other, returned (not raised) as status 2
+        if exc.code in (0, None):
+            raise
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -15,6 +15,7 @@ HELP = "recompute map, similarity index, anomaly scores and clusters of a versio
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky analyse``."""
     parser.add_argument("store", help="store directory")
     parser.add_argument(
         "--version", default=None, help="version name (default: the current version)"
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Analyse the version and print the index kind, clusters and timings."""
     from explorer.analysis.pipeline import analyse_version
     from explorer.errors import StoreError
     from explorer.store import Store

@@ -1,58 +1,133 @@
 """Run a benchmark and write its JSON record under ``--out``.
 
-Suites: ``ssl`` (training/embedding throughput and representation quality,
-needs torch), ``analysis`` (map, similarity search, anomaly scores, metrics),
-``ui`` (real browser against a real server). ``all`` runs each in turn with
-its default sizes.
+Suites: ``ssl`` (training/embedding throughput and representation quality),
+``analysis`` (map, similarity search, anomaly scores, metrics), ``ui`` (real
+browser against a real server). ``all`` runs each in turn with its default
+sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from explorer.commands.options import (
+    add_device_option,
+    add_training_options,
+    add_workers_option,
+    positive_int,
+    training_settings,
+)
 
 NAME = "bench"
 HELP = "run benchmarks (ssl, analysis, ui, all) and write JSON results"
 
-#: suite name -> module with ``add_arguments(parser)`` and ``run(args) -> Path``
-SUITES = {
-    "ssl": "models.bench",
-    "analysis": "explorer.bench.analysis",
-    "ui": "explorer.bench.ui",
+#: the training flags of the ssl suite (the rest keep TrainConfig's defaults)
+SSL_TRAINING_FLAGS = (
+    "method",
+    "epochs",
+    "batch-size",
+    "width",
+    "layers",
+    "crop",
+    "temperature",
+    "lr",
+    "threads",
+    "seed",
+)
+
+
+def add_ssl_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the ssl suite (``--out`` is added by :func:`add_arguments`)."""
+    from explorer.bench.ssl import TRAINING_DEFAULTS
+
+    parser.add_argument(
+        "--n", type=positive_int, default=8000, help="sources in the survey"
+    )
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="use this store (needs a _truth_label column) instead of "
+        "generating the demo survey",
+    )
+    add_training_options(parser, only=SSL_TRAINING_FLAGS, defaults=TRAINING_DEFAULTS)
+    parser.add_argument(
+        "--eval-n",
+        type=positive_int,
+        default=3000,
+        help="sources in the per-epoch k-NN evaluation subset",
+    )
+    add_device_option(parser, default="cpu")
+    add_workers_option(parser, default=1)
+
+
+def run_ssl(args: argparse.Namespace) -> Path:
+    """Run the ssl suite with the parsed flags."""
+    from explorer.bench.ssl import run_benchmark
+
+    return run_benchmark(
+        args.out,
+        n=args.n,
+        store=args.store,
+        settings=training_settings(args),
+        eval_n=args.eval_n,
+        device=args.device,
+        workers=args.workers,
+    )
+
+
+def _module_suite(
+    module_name: str,
+) -> tuple[Callable[[argparse.ArgumentParser], None], Callable]:
+    """``(add_arguments, run)`` of a suite module, imported when first used."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        importlib.import_module(module_name).add_arguments(parser)
+
+    def run(args: argparse.Namespace) -> Path:
+        return importlib.import_module(module_name).run(args)
+
+    return add, run
+
+
+#: suite name -> (add_arguments(parser), run(args) -> result path)
+SUITES: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = {
+    "ssl": (add_ssl_arguments, run_ssl),
+    "analysis": _module_suite("explorer.bench.analysis"),
+    "ui": _module_suite("explorer.bench.ui"),
 }
 
 
+def _add_out(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--out", default=default, help="result directory")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register one sub-command per suite, plus ``all``."""
     sub = parser.add_subparsers(dest="suite", metavar="SUITE", required=True)
-    for suite, module_name in SUITES.items():
+    for suite, (add_suite_arguments, _) in SUITES.items():
         p = sub.add_parser(suite, help=f"the {suite} benchmark")
-        p.add_argument("--out", default="benchmarks/results", help="result directory")
-        try:
-            importlib.import_module(module_name).add_arguments(p)
-        except ModuleNotFoundError:
-            p.set_defaults(_missing=module_name)
+        _add_out(p, "benchmarks/results")
+        add_suite_arguments(p)
     p = sub.add_parser("all", help="every suite with default sizes")
-    p.add_argument("--out", default="benchmarks/results", help="result directory")
+    _add_out(p, "benchmarks/results")
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.errors import LatentskyError
-
+    """Run the chosen suite (or each in turn) and print where results went."""
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     for suite in suites:
-        module_name = SUITES[suite]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            msg = f"benchmark suite {suite!r} is not available ({exc})"
-            raise LatentskyError(msg) from exc
+        add_suite_arguments, run_suite = SUITES[suite]
         if args.suite == "all":
-            sub = argparse.ArgumentParser()
-            sub.add_argument("--out", default=args.out)
-            module.add_arguments(sub)
-            suite_args = sub.parse_args(["--out", args.out])
+            # each suite with its own defaults, only --out shared
+            parser = argparse.ArgumentParser()
+            _add_out(parser, args.out)
+            add_suite_arguments(parser)
+            suite_args = parser.parse_args(["--out", args.out])
         else:
             suite_args = args
-        path = module.run(suite_args)
+        path = run_suite(suite_args)
         print(f"{suite}: wrote {path}")
     return 0

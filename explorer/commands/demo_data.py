@@ -12,19 +12,31 @@ from __future__ import annotations
 
 import argparse
 
+from explorer.commands.options import int_at_least, non_negative_int, positive_int
+
 NAME = "demo-data"
 HELP = "write a synthetic multi-band survey (FITS cube + catalogue)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky demo-data``."""
     parser.add_argument("out", help="output FITS file, e.g. demo.fits")
     parser.add_argument(
-        "--n", type=int, default=20000, help="number of sources (default 20000)"
+        "--n",
+        type=positive_int,
+        default=20000,
+        help="number of sources (default 20000)",
     )
     parser.add_argument(
-        "--size", type=int, default=64, help="cutout side in pixels (default 64)"
+        "--size",
+        # smaller cutouts leave too few pixels for the sources' profiles
+        type=int_at_least(16),
+        default=64,
+        help="cutout side in pixels, at least 16 (default 64)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="random seed (default 0)"
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace OUT if it already exists"
     )
@@ -34,18 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the survey and print its size and the time it took."""
     import time
     from pathlib import Path
 
     from explorer.errors import LatentskyError
 
     out = Path(args.out)
-    if args.n < 1:
-        msg = f"--n must be >= 1, got {args.n}"
-        raise LatentskyError(msg)
-    if args.size < 16:
-        msg = f"--size must be >= 16 px, got {args.size}"
-        raise LatentskyError(msg)
     if out.exists() and not args.overwrite:
         msg = f"{out} already exists (pass --overwrite to replace it)"
         raise LatentskyError(msg)

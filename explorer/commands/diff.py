@@ -14,19 +14,27 @@ from __future__ import annotations
 
 import argparse
 
+from explorer.commands.options import non_negative_int, positive_int
+
 NAME = "diff"
 HELP = "neighbourhood change of every source between two versions"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky diff``."""
     parser.add_argument("store", help="store directory")
     parser.add_argument("old", help="the earlier version")
     parser.add_argument("new", nargs="?", help="the later version (default current)")
-    parser.add_argument("--k", type=int, default=10, help="neighbours compared (10)")
-    parser.add_argument("--top", type=int, default=10, help="most-changed to list")
+    parser.add_argument(
+        "--k", type=positive_int, default=10, help="neighbours compared (10)"
+    )
+    parser.add_argument(
+        "--top", type=non_negative_int, default=10, help="most-changed to list"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the summary of the neighbourhood change between the versions."""
     from explorer.analysis.diff import diff_summary
     from explorer.errors import StoreError
     from explorer.store import Store

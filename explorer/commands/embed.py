@@ -12,26 +12,34 @@ Example::
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from explorer.commands.options import (
+    add_device_option,
+    add_workers_option,
+    positive_int,
+)
 
 NAME = "embed"
 HELP = "embed a store's cutouts with a checkpoint into a new version"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky embed``."""
     parser.add_argument("store", help="store directory")
     parser.add_argument(
         "--checkpoint", required=True, help="checkpoint from `latentsky train`"
     )
     parser.add_argument("--version", required=True, help="name of the new version")
-    parser.add_argument(
-        "--device", default="auto", help="auto (cuda > cpu), cpu or cuda"
-    )
+    add_device_option(parser)
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="cutouts per forward pass (default: from free GPU memory; 512 on CPU)",
     )
+    # 1 reader process is what `embed` always used before --workers was shared
+    add_workers_option(parser, default=1, help="DataLoader reader processes")
     parser.add_argument(
         "--no-current",
         action="store_true",
@@ -43,16 +51,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.embed import embed_store
+    """Embed (and analyse, publish) and print the new version's name."""
+    from explorer.jobs.runner import embed_version
+    from explorer.store import Store
 
-    path = embed_store(
-        args.store,
-        args.checkpoint,
+    version = embed_version(
+        Path(args.store),
+        Path(args.checkpoint),
         args.version,
         device=args.device,
         batch_size=args.batch_size,
+        workers=args.workers,
         make_current=not args.no_current,
         analyse=not args.no_analysis,
     )
-    print(f"wrote version {args.version} at {path}")
+    path = Store.open(args.store).version_dir(version)
+    print(f"wrote version {version} at {path}")
     return 0

@@ -14,18 +14,30 @@ Examples::
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+from explorer.commands.options import int_list, positive_int
+
+if TYPE_CHECKING:
+    from explorer.store import Store
 
 NAME = "export"
 HELP = "export a saved cluster or ids to CSV, FITS or VOTable"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky export``."""
     parser.add_argument("store", help="store directory")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--cluster", metavar="NAME", help="a saved cluster")
-    what.add_argument("--ids", metavar="ID,ID,...", help="comma-separated source ids")
     what.add_argument(
-        "--top-anomalies", type=int, metavar="K", help="the K most anomalous sources"
+        "--ids", type=int_list, metavar="ID,ID,...", help="comma-separated source ids"
+    )
+    what.add_argument(
+        "--top-anomalies",
+        type=positive_int,
+        metavar="K",
+        help="the K most anomalous sources",
     )
     parser.add_argument("--out", required=True, metavar="FILE", help="output file")
     parser.add_argument(
@@ -36,18 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _ids(args: argparse.Namespace, store) -> list[int]:
+def _ids(args: argparse.Namespace, store: Store) -> list[int]:
+    """The ids of ``--ids``, or of the ``--top-anomalies`` most anomalous sources."""
     from explorer.errors import DataError
 
     if args.ids is not None:
-        try:
-            return [int(part) for part in args.ids.split(",") if part.strip()]
-        except ValueError as exc:
-            msg = f"--ids {args.ids!r} is not a comma-separated list of integers"
-            raise DataError(msg) from exc
-    if args.top_anomalies < 1:
-        msg = f"--top-anomalies must be at least 1, got {args.top_anomalies}"
-        raise DataError(msg)
+        return args.ids
     table = store.map_table(args.version)
     if "anomaly_score" not in table.columns:
         raise DataError("the map of this version has no anomaly_score column")
@@ -55,6 +61,7 @@ def _ids(args: argparse.Namespace, store) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the table and print how many sources went to which file."""
     from explorer.store import Store
     from explorer.store.annotations import Annotations
     from explorer.store.export import export_cluster, export_sources, format_of

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 
+from explorer.commands.options import positive_int
+
 NAME = "ingest"
 HELP = "build a store from a FITS cube, a directory of FITS cutouts or an HDF5 file"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky ingest``."""
     parser.add_argument(
         "src", help="FITS cube, directory of FITS cutouts, or HDF5 file"
     )
@@ -30,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--chunk",
-        type=int,
+        type=positive_int,
         default=1024,
         help="sources per read/write step (default 1024)",
     )
@@ -40,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Ingest and print the sources, disk use and throughput."""
     import time
 
     from explorer.ingest import ingest

@@ -11,58 +11,30 @@ Example::
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from explorer.commands.options import (
+    add_device_option,
+    add_training_options,
+    add_workers_option,
+    training_settings,
+)
 
 NAME = "train"
 HELP = "train a self-supervised encoder (SimCLR/BYOL) on a store"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the flags of ``latentsky train``."""
+    from explorer.jobs.runner import training_defaults
+
     parser.add_argument("store", help="store directory")
     parser.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
-    parser.add_argument(
-        "--method",
-        choices=("simclr", "byol"),
-        default=None,
-        help="self-supervised method (default simclr)",
-    )
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 10)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default 256")
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        default=None,
-        help="NT-Xent temperature (default 0.2)",
-    )
-    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
-    parser.add_argument("--optimizer", choices=("adamw", "lars"), default=None)
-    parser.add_argument(
-        "--width",
-        type=int,
-        default=None,
-        help="ResNet width; h has 8 x width dimensions (default 64: 512)",
-    )
-    parser.add_argument(
-        "--layers",
-        default=None,
-        help="blocks per stage, e.g. 2,2,2,2 (ResNet-18, default)",
-    )
-    parser.add_argument(
-        "--crop",
-        type=int,
-        default=None,
-        help="network input side in pixels (default 32)",
-    )
-    parser.add_argument("--workers", type=int, default=None, help="DataLoader readers")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch CPU threads (default: torch's choice)",
-    )
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument(
-        "--device", default="auto", help="auto (cuda > cpu), cpu or cuda"
-    )
+    add_training_options(parser)
+    # default None leaves num_workers to TrainConfig; show its value anyway
+    workers = training_defaults()["num_workers"]
+    add_workers_option(parser, help=f"DataLoader reader processes (default {workers})")
+    add_device_option(parser)
     parser.add_argument(
         "--resume", action="store_true", help="continue from --out if it exists"
     )
@@ -74,40 +46,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.config import TrainConfig
-    from models.train import train
+    """Train and print where the checkpoint went."""
+    from explorer.jobs.runner import train_encoder
 
-    layers = [int(v) for v in args.layers.split(",")] if args.layers else None
-    try:
-        config = TrainConfig().replace(
-            method=args.method,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            temperature=args.temperature,
-            lr=args.lr,
-            optimizer=args.optimizer,
-            width=args.width,
-            layers=layers,
-            crop=args.crop,
-            num_workers=args.workers,
-            threads=args.threads,
-            seed=args.seed,
-        )
-    except ValueError as exc:
-        from models.train import TrainingError
-
-        raise TrainingError(str(exc)) from exc
-    result = train(
-        args.store,
-        args.out,
-        config,
+    checkpoint = train_encoder(
+        Path(args.store),
+        Path(args.out),
+        training_settings(args),
         device=args.device,
         resume=args.resume,
         slim=args.slim,
     )
-    last = result["history"][-1] if result["history"] else {}
-    print(
-        f"wrote {result['checkpoint']} after {result['epochs']} epochs "
-        f"(loss {last.get('loss', float('nan')):.4f}, device {result['device']})"
-    )
+    print(f"wrote {checkpoint}")
     return 0

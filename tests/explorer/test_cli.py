@@ -116,7 +116,7 @@ def test_demo_data_refuses_to_overwrite(tmp_path, capsys):
     assert "already exists" in err
     assert out.read_text() == "keep me"
     assert cli.main(["demo-data", str(out), "--n", "0"]) == 2
-    assert "--n must be >= 1" in capsys.readouterr().err
+    assert "argument --n: must be >= 1, got '0'" in capsys.readouterr().err
 
 
 def test_ingest_user_errors_exit_2(tmp_path, capsys):

@@ -1,0 +1,274 @@
+"""Option groups shared by several commands, defined once with their validation.
+
+Every value is checked by argparse (``type=``/``choices=``), so a bad value is
+a one-line ``latentsky CMD: error: argument --flag: ...`` with exit status 2,
+never a traceback from deep inside training or serving.
+
+- :func:`add_training_options` / :func:`training_settings`: the
+  :class:`models.config.TrainConfig` overrides (``--epochs``, ``--width``, ...),
+  with the defaults of :func:`explorer.jobs.runner.training_defaults` in the help;
+- :func:`add_device_option`: ``--device`` (auto, cpu, cuda);
+- :func:`add_workers_option`: ``--workers`` (``--num-workers`` is a hidden alias);
+- ``type=`` helpers: :func:`positive_int`, :func:`non_negative_int`,
+  :func:`int_at_least`, :func:`port`, :func:`positive_float`, :func:`int_list`,
+  :func:`positive_int_list`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from explorer.jobs.protocol import DEVICES
+
+#: Choices of the categorical training settings (as models.config checks them).
+METHODS = ("simclr", "byol")
+OPTIMIZERS = ("adamw", "lars")
+
+
+# ------------------------------------------------------------ argparse types
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type=`` accepting integers ``>= minimum``.
+
+    Parameters
+    ----------
+    minimum : int
+        Smallest accepted value.
+
+    Returns
+    -------
+    callable
+        ``str -> int``, raising :class:`argparse.ArgumentTypeError` otherwise.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            msg = f"must be an integer, got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+        if value < minimum:
+            msg = f"must be >= {minimum}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    parse.__name__ = f"int_at_least_{minimum}"
+    return parse
+
+
+positive_int = int_at_least(1)
+positive_int.__doc__ = "An integer >= 1 (argparse ``type=``)."
+non_negative_int = int_at_least(0)
+non_negative_int.__doc__ = "An integer >= 0 (argparse ``type=``)."
+
+
+def port(text: str) -> int:
+    """A TCP port 1-65535, or 0 for any free port (argparse ``type=``)."""
+    value = int_at_least(0)(text)
+    if value > 65535:
+        msg = f"must be a port 1-65535 (or 0 for any free one), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (argparse ``type=``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    # NaN fails ``> 0``; inf is no usable timeout, rate or temperature either
+    if not value > 0 or math.isinf(value):
+        msg = f"must be a positive number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """Comma-separated integers, e.g. ``"3,17,42"`` (blank items are skipped).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For a non-integer item or an empty list.
+    """
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        msg = f"{text!r} is not a comma-separated list of integers"
+        raise argparse.ArgumentTypeError(msg)
+    return values
+
+
+def positive_int_list(text: str) -> list[int]:
+    """Comma-separated integers >= 1, e.g. ``"1,1,1,1"`` (argparse ``type=``)."""
+    values = int_list(text)
+    if min(values) < 1:
+        msg = f"{text!r} is not a comma-separated list of integers >= 1"
+        raise argparse.ArgumentTypeError(msg)
+    return values
+
+
+# ---------------------------------------------------------- training options
+#: flag name -> (TrainConfig field, argparse keywords, help without the default)
+_TRAINING: dict[str, tuple[str, dict[str, Any], str]] = {
+    "method": ("method", {"choices": METHODS}, "self-supervised method"),
+    "epochs": ("epochs", {"type": positive_int}, "epochs"),
+    # two views per source make a pair; TrainConfig refuses fewer than 2
+    "batch-size": ("batch_size", {"type": int_at_least(2)}, "sources per step"),
+    "temperature": ("temperature", {"type": positive_float}, "NT-Xent temperature"),
+    "lr": ("lr", {"type": positive_float}, "peak learning rate"),
+    "optimizer": ("optimizer", {"choices": OPTIMIZERS}, "optimiser"),
+    "width": (
+        "width",
+        {"type": positive_int},
+        "ResNet width; h has 8 x width dimensions",
+    ),
+    "layers": (
+        "layers",
+        {"type": positive_int_list, "metavar": "N,N,N,N"},
+        "blocks per stage (2,2,2,2 is ResNet-18)",
+    ),
+    "crop": ("crop", {"type": positive_int}, "network input side in pixels"),
+    "threads": (
+        "threads",
+        {"type": non_negative_int},
+        "torch CPU threads, 0 = torch's choice",
+    ),
+    "seed": ("seed", {"type": non_negative_int}, "random seed"),
+}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def add_training_options(
+    parser: argparse.ArgumentParser,
+    *,
+    only: Sequence[str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> None:
+    """Add the training-setting flags (``--epochs``, ``--width``, ...).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    only : sequence of str, optional
+        Flag names (without ``--``) to add; default all of them.
+    defaults : mapping, optional
+        TrainConfig field -> the command's own default (e.g. a benchmark's
+        smaller model). Without one a flag defaults to ``None`` (the value then
+        comes from TrainConfig), and its help shows TrainConfig's default.
+
+    Raises
+    ------
+    KeyError
+        For a name in ``only`` that is no training flag (a programming error).
+    """
+    from explorer.jobs.runner import training_defaults
+
+    own = dict(defaults or {})
+    shown = {**training_defaults(), **own}
+    group = parser.add_argument_group("training settings")
+    for flag in only if only is not None else list(_TRAINING):
+        field, keywords, text = _TRAINING[flag]
+        group.add_argument(
+            f"--{flag}",
+            dest=field,
+            default=own.get(field),
+            help=f"{text} (default {_shown(shown[field])})",
+            **keywords,
+        )
+
+
+def training_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """TrainConfig overrides from the parsed flags of :func:`add_training_options`.
+
+    Only flags that were added and have a value are included; ``--workers``
+    (:func:`add_workers_option`), when present, becomes ``num_workers``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    dict
+        TrainConfig field -> value, for :func:`explorer.jobs.runner.train_encoder`.
+    """
+    names = [field for field, _, _ in _TRAINING.values()]
+    settings = {
+        name: getattr(args, name)
+        for name in names
+        if getattr(args, name, None) is not None
+    }
+    if getattr(args, "workers", None) is not None:
+        settings["num_workers"] = args.workers
+    return settings
+
+
+# ------------------------------------------------------- device and workers
+def add_device_option(
+    parser: argparse.ArgumentParser, *, default: str = "auto"
+) -> None:
+    """Add ``--device`` (one of ``auto``, ``cpu``, ``cuda``).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    default : str
+        The command's default device.
+    """
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=default,
+        help=f"auto (cuda > cpu), cpu or cuda (default {default})",
+    )
+
+
+def add_workers_option(
+    parser: argparse.ArgumentParser,
+    *,
+    default: int | None = None,
+    help: str = "data-loading worker processes",  # noqa: A002 - argparse's name
+) -> None:
+    """Add ``--workers`` (integer >= 0, ``args.workers``).
+
+    ``--num-workers`` is accepted as a hidden alias: it was the flag of
+    ``latentsky reembed`` before the options were shared.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    default : int, optional
+        The command's default (``None``: the callee's own default).
+    help : str
+        Help text, without the default.
+    """
+    shown = "" if default is None else f" (default {default})"
+    parser.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=default,
+        metavar="N",
+        help=help + shown,
+    )
+    parser.add_argument(
+        "--num-workers",
+        dest="workers",
+        type=non_negative_int,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
