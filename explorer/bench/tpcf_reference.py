@@ -1,6 +1,6 @@
 """Reference TPCF score: explicit Gaussian randoms and KDTree pair counts.
 
-This is the straightforward implementation of seed 003 (Mohale et al.), as in
+This is the straightforward implementation of Mohale et al.'s score, as in
 the paper's code: draw ``n_random`` points from a Gaussian with the reduced
 data's mean and covariance, count pairs with scikit-learn's
 ``KDTree.two_point_correlation`` for data-data and random-random, and form
@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.analysis import tpcf
+from explorer.analysis.pca import pca_reduce
+from explorer.analysis.validate import finite_rows
 
 
 def pair_counts_kdtree(Y: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -52,8 +54,8 @@ def tpcf_score_reference(
     TPCFResult
         ``rr`` holds ``RR / f**2`` so it is comparable with the fast result.
     """
-    X = tpcf.check_finite(X)
-    Y = tpcf.pca_reduce(X, n_components)
+    X = finite_rows(np.asarray(X, dtype=np.float64))
+    Y = pca_reduce(X, n_components)
     reason = tpcf.degenerate_reason(Y, min_points)
     if reason:
         return tpcf.nan_result(reason, len(Y), Y.shape[1])

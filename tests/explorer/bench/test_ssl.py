@@ -1,11 +1,14 @@
-"""Tests of the evaluation helpers of models.bench (k-NN, linear probe, split)."""
+"""Tests of the ssl benchmark: its evaluation helpers (k-NN, linear probe,
+split) and a whole run on a tiny survey."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 
-from models.bench import knn_accuracy, linear_accuracy, split_rows
+from explorer.bench.ssl import knn_accuracy, linear_accuracy, run_benchmark, split_rows
 
 
 def test_split_is_stratified_disjoint_and_keeps_singletons():
@@ -41,3 +44,39 @@ def test_linear_probe_separates_linearly_separable_classes():
     assert linear_accuracy(features, labels, train, test) > 0.95
     noise = rng.normal(size=(200, 5))
     assert linear_accuracy(noise, labels, train, test) == pytest.approx(0.5, abs=0.2)
+
+
+@pytest.mark.slow
+def test_run_on_a_tiny_survey_writes_every_field(small_store, tmp_path):
+    settings = {"epochs": 2, "batch_size": 64, "width": 4, "crop": 16, "threads": 1}
+    path = run_benchmark(
+        tmp_path / "results",
+        store=small_store,
+        settings=settings,
+        eval_n=120,
+        device="cpu",
+        workers=0,
+    )
+    record = json.loads(path.read_text())
+    assert record["benchmark"] == "ssl"
+    results = record["results"]
+    assert results["n_sources"] == 400
+    assert results["epochs"] == 2 and results["config"]["width"] == 4
+    assert results["config"]["layers"] == [1, 1, 1, 1]  # the bench's own default
+    assert results["device"].startswith("cpu (") and results["threads"] == 1
+    assert [e["epoch"] for e in results["curve"]] == [1, 2]
+    for entry in results["curve"]:
+        assert 0 <= entry["subset_knn_accuracy"] <= 1
+    assert set(results["baselines"]) == {"standardise", "asinh"}
+    for scores in (results["ssl"], *results["baselines"].values()):
+        assert 0 <= scores["knn_accuracy"] <= 1
+        assert 0 <= scores["linear_accuracy"] <= 1
+    assert results["split"]["train"] + results["split"]["test"] == 400
+    assert results["eval_subset"] == 120
+    assert results["stronger_baseline"] in results["baselines"]
+    assert isinstance(results["target_met"], bool)
+    assert results["embed_images_per_s"] > 0 and results["train_images_per_s"] > 0
+    # the benchmark measures the store, it does not add a version to it
+    assert not (small_store / "versions").exists() or not any(
+        (small_store / "versions").iterdir()
+    )
