@@ -81,7 +81,6 @@ def _tiny_train_config(**changes):
 @pytest.fixture(scope="session")
 def tiny_config():
     """Factory ``tiny_config(**changes) -> TrainConfig`` of a tiny encoder."""
-    pytest.importorskip("torch")
     return _tiny_train_config
 
 

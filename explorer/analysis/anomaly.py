@@ -3,7 +3,7 @@
 Scores (higher = more anomalous):
 
 * ``knn_distance`` -- mean cosine distance of a source's embedding to its
-  ``k`` nearest neighbours (the FAISS graph of :mod:`explorer.analysis.neighbors`);
+  ``k`` nearest neighbours (the FAISS graph of :mod:`explorer.analysis.knn`);
 * ``lof`` -- a local-outlier-factor ratio on the same graph: the mean local
   reachability density of the neighbours over the source's own;
 * ``pixel_knn_distance`` -- mean Euclidean distance to the ``k`` nearest
@@ -50,6 +50,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.knn import drop_self
 from explorer.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -145,15 +146,9 @@ def euclidean_knn(
     else:
         index = faiss.IndexFlatL2(dim)
     index.add(X)
-    kk = min(k + 1, n)
-    sq, rows = index.search(X, kk)
-    is_self = rows == np.arange(n)[:, None]
-    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), kk - 1)
-    keep = np.ones_like(rows, dtype=bool)
-    keep[np.arange(n), drop] = False
-    out_rows = rows[keep].reshape(n, kk - 1)
-    out_d = np.sqrt(np.maximum(sq[keep], 0)).reshape(n, kk - 1).astype(np.float32)
-    return out_rows, out_d
+    sq, rows = index.search(X, min(k + 1, n))
+    rows, sq = drop_self(rows, sq, np.arange(n)[:, None])
+    return rows, np.sqrt(np.maximum(sq, 0)).astype(np.float32)
 
 
 def rank_average(*scores: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ import logging
 
 import numpy as np
 
-from explorer.analysis.tpcf import check_finite, pca_reduce
+from explorer.analysis.pca import pca_reduce
+from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,8 @@ def auto_clusters(
     """
     from sklearn.cluster import HDBSCAN
 
-    X = np.asarray(embeddings, dtype=np.float32)  # float32: 1e6 x 128 is 0.5 GB
-    if X.ndim != 2 or not np.isfinite(X).all():
-        check_finite(X)  # raises DataError naming the shape or the NaN rows
+    # float32: 1e6 x 128 is 0.5 GB
+    X = finite_rows(np.asarray(embeddings, dtype=np.float32))
     n = len(X)
     if n < 2:
         msg = f"clustering needs at least 2 sources, got {n}"

@@ -9,9 +9,8 @@ row-aligned with the catalogue) are a colour field for the map; they are
 cached in ``versions/<new>/diff-<old>.npy`` (``diff-<old>-k<k>.npy`` for
 ``k != 10``).
 
-Neighbours come from :meth:`explorer.analysis.neighbors.SimilarityIndex.knn_graph`,
-the same k-NN graph as the map and the anomaly scores, over the version's
-saved ``index.faiss`` when it has one.
+Neighbours come from :func:`explorer.analysis.knn.knn_graph`, the same k-NN
+graph as the map and the anomaly scores.
 """
 
 from __future__ import annotations
@@ -21,8 +20,10 @@ import logging
 
 import numpy as np
 
+from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError, StoreError
-from explorer.store import atomic
+from explorer.store import atomic, layout
+from explorer.store.layout import EMBEDDINGS
 
 log = logging.getLogger(__name__)
 
@@ -33,31 +34,24 @@ _CHUNK = 8192
 def version_knn(store, version: str, k: int, *, progress: bool = False) -> np.ndarray:
     """``(N, k)`` neighbour rows of every source in ``version`` (itself excluded).
 
-    The graph of :meth:`explorer.analysis.neighbors.SimilarityIndex.knn_graph`, over
-    the version's saved index when it loads, else over a new one.
+    The graph of :func:`explorer.analysis.knn.knn_graph` (the one the map and
+    the anomaly scores use) over the version's unit-normalised embeddings.
 
     Raises
     ------
     DataError
         If ``k`` is out of range or the embeddings hold NaN rows.
     """
-    from explorer.analysis.neighbors import SimilarityIndex
+    from explorer.analysis.knn import knn_graph
+    from explorer.analysis.neighbors import normalise
 
     emb = store.embeddings(version)
     n = emb.shape[0]
     if not 1 <= k < n:
         msg = f"k={k} neighbours need 1 <= k < N, and N={n}"
         raise DataError(msg)
-    index_path = store.version_file(version, "index.faiss")
-    index = None
-    if index_path.exists():
-        try:
-            index = SimilarityIndex.load(index_path, emb, store.ids)
-        except DataError as exc:
-            log.warning("ignoring %s: %s", index_path, exc)
-    if index is None:
-        index = SimilarityIndex.build(emb, store.ids)
-    rows, _ = index.knn_graph(k, progress=progress)
+    vectors = normalise(finite_rows(emb, store.ids))
+    rows, _ = knn_graph(vectors, k, progress=progress)
     return rows
 
 
@@ -89,7 +83,7 @@ def jaccard_change(old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 def cache_name(v_old: str, k: int = DEFAULT_K) -> str:
     """File name of the cached diff inside the new version's directory."""
-    return f"diff-{v_old}.npy" if k == DEFAULT_K else f"diff-{v_old}-k{k}.npy"
+    return layout.diff_cache(v_old, k, DEFAULT_K)
 
 
 def neighbourhood_change(
@@ -130,7 +124,7 @@ def neighbourhood_change(
         )
         raise StoreError(msg)
     cache = store.version_file(v_new, cache_name(v_old, k))
-    sources = [store.version_file(v, "embeddings.npy") for v in (v_old, v_new)]
+    sources = [store.version_file(v, EMBEDDINGS) for v in (v_old, v_new)]
     if cache.exists() and all(
         cache.stat().st_mtime >= s.stat().st_mtime for s in sources
     ):

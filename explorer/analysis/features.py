@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError
 
 if TYPE_CHECKING:
@@ -68,11 +69,7 @@ def pixel_features(
     if kind not in KINDS:
         msg = f"unknown pixel feature kind {kind!r} (use one of {KINDS})"
         raise DataError(msg)
-    flat = cutouts.reshape(len(cutouts), -1)
-    bad = ~np.isfinite(flat).all(axis=1)
-    if bad.any():
-        msg = f"cutouts at rows {np.flatnonzero(bad)[:5].tolist()} hold NaN/inf pixels"
-        raise DataError(msg)
+    flat = finite_rows(cutouts.reshape(len(cutouts), -1), what="cutouts")
     if kind == "asinh":
         median = np.median(flat, axis=1, keepdims=True)
         mad = np.median(np.abs(flat - median), axis=1, keepdims=True)
@@ -156,7 +153,7 @@ def pixel_pca(
     """
     from tqdm.auto import tqdm
 
-    from explorer.store import SHARD_SOURCES
+    from explorer.store.layout import SHARD_SOURCES
 
     n = store.n_sources
     rng = np.random.default_rng(seed)

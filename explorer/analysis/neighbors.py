@@ -14,16 +14,12 @@ chosen from the number of sources and recorded in ``index_info`` (written to
   (``latentsky bench analysis``);
 * ``hnsw`` -- ``IndexHNSWFlat`` (inner product), available by ``kind="hnsw"``.
 
-The all-sources k-NN graph (UMAP, anomaly scores) is exact up to
-:data:`GRAPH_EXACT_MAX` sources and computed cell by cell with
-:func:`clustered_knn_graph` above, whatever the index kind, comparing each
-cell with a number of nearby cells that grows with the square root of the
-number of cells (recall@10 0.996 at 200 000 and 0.915 at 10^6 in 6 s and
-102 s on the benchmark's 128-D clusters, two cores).
+The all-sources k-NN graph (UMAP, anomaly scores) is in
+:mod:`explorer.analysis.knn`; :meth:`SimilarityIndex.knn_graph` is a shortcut.
 
 ``similar`` searches with the mean of the query vectors (renormalised) and
-leaves the queries out; ``refine`` is Rocchio relevance feedback
-(seed 002): ``q = alpha q0 + beta mean(positives) - gamma mean(negatives)``.
+leaves the queries out; ``refine`` is Rocchio relevance feedback:
+``q = alpha q0 + beta mean(positives) - gamma mean(negatives)``.
 """
 
 from __future__ import annotations
@@ -37,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from explorer.analysis import knn
+from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -45,14 +43,6 @@ log = logging.getLogger(__name__)
 EXACT_MAX = 200_000
 #: Up to this many queries a search runs on one thread.
 SINGLE_THREAD_QUERIES = 8
-#: Largest number of sources whose all-pairs k-NN graph is computed exactly.
-GRAPH_EXACT_MAX = 20_000
-#: Target members per k-means cell of :func:`clustered_knn_graph`.
-GRAPH_CELL_SIZE = 512
-#: Cells compared with each cell: ``GRAPH_PROBE_PER_SQRT_CELL * sqrt(cells)``.
-GRAPH_PROBE_PER_SQRT_CELL = 0.75
-#: Fewest cells compared with each cell by :func:`clustered_knn_graph`.
-GRAPH_PROBE_MIN = 8
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -97,38 +87,6 @@ def choose_index(n: int, dim: int, kind: str = "auto") -> dict[str, Any]:
         }
     msg = f"unknown index kind {kind!r} (use auto, flat, ivf or hnsw)"
     raise ValueError(msg)
-
-
-def graph_cells(n: int, k: int, cell_size: int = GRAPH_CELL_SIZE) -> int:
-    """Number of k-means cells :func:`clustered_knn_graph` splits ``n`` sources in."""
-    return int(max(1, min(n // cell_size, n // max(4 * k, 39))))
-
-
-def graph_probe(n_cells: int) -> int:
-    """Cells compared with each cell by :func:`clustered_knn_graph`.
-
-    ``max(GRAPH_PROBE_MIN, round(GRAPH_PROBE_PER_SQRT_CELL * sqrt(n_cells)))``
-    (at most ``n_cells``): the probe grows with the square root of the number
-    of cells, so the graph costs ~``N^1.5`` and its recall falls slowly with
-    N instead of collapsing at a fixed probe (see :func:`clustered_knn_graph`).
-    """
-    scaled = round(GRAPH_PROBE_PER_SQRT_CELL * np.sqrt(max(n_cells, 1)))
-    return int(min(max(GRAPH_PROBE_MIN, scaled), max(n_cells, 1)))
-
-
-def graph_plan(n: int, k: int) -> dict[str, Any]:
-    """How :meth:`SimilarityIndex.knn_graph` computes the graph of ``n`` sources.
-
-    Returns
-    -------
-    dict
-        ``method`` (``exact`` up to :data:`GRAPH_EXACT_MAX` sources, else
-        ``clustered``) and, for ``clustered``, ``cells`` and ``probe``.
-    """
-    if n <= GRAPH_EXACT_MAX:
-        return {"method": "exact", "k": k}
-    cells = graph_cells(n, k)
-    return {"method": "clustered", "k": k, "cells": cells, "probe": graph_probe(cells)}
 
 
 class SimilarityIndex:
@@ -277,7 +235,7 @@ class SimilarityIndex:
             dim = self.vectors.shape[1]
             msg = f"query vectors have dimension {q.shape[1]}, index has {dim}"
             raise DataError(msg)
-        sims, rows = self._search(q, k)
+        sims, rows = self.search(q, k)
         valid = rows >= 0
         return pd.DataFrame(
             {
@@ -341,11 +299,10 @@ class SimilarityIndex:
     def knn_graph(
         self, k: int, *, batch: int = 65536, progress: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest neighbours of every indexed source (itself excluded).
+        """The k-NN graph of the indexed vectors (:func:`.knn.knn_graph`).
 
-        Exact up to :data:`GRAPH_EXACT_MAX` sources, above that approximate
-        with :func:`clustered_knn_graph` (whatever the index kind) with the
-        probe of :func:`graph_plan` (recall@10 vs N in that docstring).
+        Exact up to :data:`explorer.analysis.knn.GRAPH_EXACT_MAX` sources,
+        clustered above, whatever the kind of this index.
 
         Returns
         -------
@@ -354,41 +311,26 @@ class SimilarityIndex:
         distances : ndarray
             ``(N, k)`` float32 cosine distances ``1 - similarity``, ascending.
         """
-        n = len(self.vectors)
-        if n > GRAPH_EXACT_MAX:
-            return clustered_knn_graph(self.vectors, k, progress=progress)
-        if self.index_info.get("kind") != "flat":
-            exact = SimilarityIndex.build(self.vectors, self.ids, kind="flat")
-            return exact.knn_graph(k, batch=batch, progress=progress)
-        return self._graph(k, batch, progress)
-
-    def _graph(
-        self, k: int, batch: int, progress: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from tqdm.auto import tqdm
-
-        n = len(self.vectors)
-        indices = np.empty((n, k), dtype=np.int64)
-        distances = np.empty((n, k), dtype=np.float32)
-        starts = range(0, n, batch)
-        for start in tqdm(
-            starts, desc="k-NN graph", disable=not progress, unit="batch"
-        ):
-            stop = min(start + batch, n)
-            sims, rows = self._search(self.vectors[start:stop], k + 1)
-            own = np.arange(start, stop)[:, None]
-            is_self = rows == own
-            # Drop the source itself (or, if a duplicate pushed it out, the last).
-            drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
-            keep = np.ones_like(rows, dtype=bool)
-            keep[np.arange(len(rows)), drop] = False
-            indices[start:stop] = rows[keep].reshape(-1, k)
-            distances[start:stop] = 1.0 - sims[keep].reshape(-1, k)
-        np.clip(distances, 0.0, 2.0, out=distances)
-        return indices, distances
+        return knn.knn_graph(self.vectors, k, batch=batch, progress=progress)
 
     # ------------------------------------------------------------- helpers
-    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw top-``k`` search of unit ``queries``.
+
+        Parameters
+        ----------
+        queries : ndarray
+            ``(q, D)`` float32 unit vectors (not normalised here).
+        k : int
+            Results per query (at most the index size).
+
+        Returns
+        -------
+        similarities : ndarray
+            ``(q, k)`` float32 cosine similarities, best first.
+        rows : ndarray
+            ``(q, k)`` int64 row numbers (``-1`` where fewer exist).
+        """
         import faiss
 
         k = int(min(k, self.index.ntotal))
@@ -407,132 +349,13 @@ class SimilarityIndex:
 
     def _ranked(self, query: np.ndarray, k: int, exclude: np.ndarray) -> pd.DataFrame:
         query = normalise(query)
-        sims, rows = self._search(query, k + len(exclude))
+        sims, rows = self.search(query, k + len(exclude))
         sims, rows = sims[0], rows[0]
         keep = (rows >= 0) & ~np.isin(rows, exclude)
         sims, rows = sims[keep][:k], rows[keep][:k]
         return pd.DataFrame(
             {"id": self.ids[rows], "similarity": sims.astype(np.float32)}
         )
-
-
-def clustered_knn_graph(
-    vectors: np.ndarray,
-    k: int,
-    *,
-    probe: int | None = None,
-    cell_size: int = GRAPH_CELL_SIZE,
-    seed: int = 0,
-    progress: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate k-NN graph of unit vectors by blocked matrix products.
-
-    The vectors are split into k-means cells of ~``cell_size`` members
-    (spherical, inner product). The members of each cell are compared with
-    every member of the ``probe`` cells whose centroids are most similar to
-    their own cell's (its own included) by ``faiss.knn`` (one BLAS product and
-    a heap selection per cell). That is the work of an IVF search with
-    ``nprobe = probe`` at matrix-multiply speed instead of one scan per query
-    (``IndexIVFFlat.search`` of every source took several minutes for
-    200 000 x 128). Neighbours beyond the ``probe`` cells are missed, more so
-    as N grows at a fixed ``probe`` (the cells get smaller relative to the
-    structure), so the default ``probe`` grows with the number of cells
-    (:func:`graph_probe`: ``0.75 sqrt(cells)``, at least 8), which keeps
-    recall@10 near 0.9 up to 10^6 at ~N^1.5 cost.
-
-    Measured on the benchmark's isotropic 128-D Gaussian clusters
-    (:func:`explorer.bench.analysis.sphere_mixture`, seed 3; a hard case
-    with no low-dimensional structure), k = 10, recall@10 of 2 000 random
-    sources vs exact ``IndexFlatIP``, OMP 2 threads on two shared cores
-    (load ~2, times +-30 %):
-
-    =========  =====  =====  ===========  =========
-    N          cells  probe  recall@10    graph s
-    =========  =====  =====  ===========  =========
-    200 000    390    8      0.938        4-19
-    200 000    390    15*    0.996        6
-    10^6       1953   8      0.474        65
-    10^6       1953   16     0.696        66
-    10^6       1953   24     0.829        87
-    10^6       1953   32     0.908        97
-    10^6       1953   33*    0.915        102
-    =========  =====  =====  ===========  =========
-
-    ``*`` default. One round of neighbours-of-neighbours refinement (NN-descent
-    local join) added only 0.004-0.02 recall here, so it is not used.
-
-    Parameters
-    ----------
-    vectors : ndarray
-        ``(N, D)`` float32 unit vectors.
-    k : int
-        Neighbours per source (itself excluded).
-    probe : int, optional
-        Cells compared with each cell (default :func:`graph_probe` of the
-        number of cells).
-    cell_size : int
-        Target members per cell.
-    seed : int
-        Seed of the k-means.
-    progress : bool
-        Progress bar over cells.
-
-    Returns
-    -------
-    (indices (N, k) int64, distances (N, k) float32 cosine distances)
-    """
-    import faiss
-    from tqdm.auto import tqdm
-
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, dim = x.shape
-    n_cells = graph_cells(n, k, cell_size)
-    if probe is None:
-        probe = graph_probe(n_cells)
-    log.info("k-NN graph: %d sources, %d cells, probe %d", n, n_cells, probe)
-    rng = np.random.default_rng(seed)
-    kmeans = faiss.Kmeans(dim, n_cells, niter=10, spherical=True, seed=seed)
-    kmeans.train(x[np.sort(rng.choice(n, min(n, 40 * n_cells), replace=False))])
-    _, cell = kmeans.index.search(x, 1)
-    cell = cell[:, 0]
-    order = np.argsort(cell, kind="stable")
-    bounds = np.searchsorted(cell[order], np.arange(n_cells + 1))
-    centre_sims = kmeans.centroids @ kmeans.centroids.T
-    near_cells = np.argsort(-centre_sims, axis=1)
-    indices = np.full((n, k), -1, dtype=np.int64)
-    distances = np.full((n, k), 2.0, dtype=np.float32)
-    for c in tqdm(range(n_cells), desc="k-NN graph", disable=not progress):
-        members = order[bounds[c] : bounds[c + 1]]
-        if len(members) == 0:
-            continue
-        cand_parts, total = [members], len(members)
-        for other in near_cells[c]:
-            if len(cand_parts) >= probe and total > k:
-                break
-            if other != c:
-                part = order[bounds[other] : bounds[other + 1]]
-                cand_parts.append(part)
-                total += len(part)
-        cand = np.concatenate(cand_parts)
-        cand_x = np.ascontiguousarray(x[cand])
-        kk = min(k, len(cand) - 1)
-        # faiss.knn: BLAS product + heap selection in C++, far faster
-        # than np.argpartition over the (members x candidates) block.
-        sims, top = faiss.knn(
-            np.ascontiguousarray(x[members]),
-            cand_x,
-            kk + 1,
-            metric=faiss.METRIC_INNER_PRODUCT,
-        )
-        own = np.arange(len(members))[:, None]  # members lead cand
-        is_self = top == own
-        drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), kk)
-        keep = np.ones_like(top, dtype=bool)
-        keep[np.arange(len(members)), drop] = False
-        indices[members, :kk] = cand[top[keep].reshape(-1, kk)]
-        distances[members, :kk] = 1.0 - sims[keep].reshape(-1, kk)
-    np.clip(distances, 0.0, 2.0, out=distances)
-    return indices, distances
 
 
 def _checked_vectors(
@@ -542,15 +365,7 @@ def _checked_vectors(
     if emb.ndim != 2 or len(emb) == 0:
         msg = f"embeddings must be a non-empty (N, D) array, got shape {emb.shape}"
         raise DataError(msg)
-    if len(ids) != len(emb):
-        msg = f"{len(ids)} ids for {len(emb)} embedding rows"
-        raise DataError(msg)
-    bad = ~np.isfinite(emb).all(axis=1)
-    if bad.any():
-        named = np.asarray(ids)[bad][:5].tolist()
-        msg = f"embeddings hold NaN/inf in {int(bad.sum())} row(s): ids {named}"
-        raise DataError(msg)
-    return normalise(emb)
+    return normalise(finite_rows(emb, ids))
 
 
 def _describe(index: Any) -> dict[str, Any]:

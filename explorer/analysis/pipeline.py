@@ -18,7 +18,6 @@ published version without ever exposing half a file.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -29,14 +28,34 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis import anomaly
+from explorer.analysis.neighbors import SimilarityIndex
+from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError, StoreError
-from explorer.store import EMBEDDINGS, INDEX, MAP, Store, atomic
+from explorer.store import Store, atomic
+from explorer.store.layout import (
+    ANALYSIS,
+    EMBEDDINGS,
+    INDEX,
+    MAP,
+    PIXEL_PCA,
+    version_dir,
+)
+
+__all__ = [
+    "ANALYSIS",
+    "MAP_COLUMNS",
+    "PIXEL_PCA",
+    "analyse_directory",
+    "analyse_version",
+    "load_embeddings",
+    "previous_version",
+]
 
 log = logging.getLogger(__name__)
 
-ANALYSIS = "analysis.json"
-PIXEL_PCA = "pixel_pca.npy"
 PIXEL_PCA_KIND = "asinh"
+#: Dimensions of the pixel-PCA features (``pixel_pca.npy``).
+PIXEL_PCA_DIMS = 64
 MAP_COLUMNS = (
     "id",
     "x",
@@ -47,10 +66,23 @@ MAP_COLUMNS = (
     "density",
     "cluster",
 )
+STEPS = ("index", "knn_graph", "pixel_pca", "anomaly", "clusters", "map")
 
 
 def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
     """Read ``embeddings.npy`` of a version directory and validate it.
+
+    Parameters
+    ----------
+    directory : Path
+        Version directory.
+    ids : ndarray
+        ``(N,)`` source ids of the store, in row order.
+
+    Returns
+    -------
+    ndarray
+        ``(N, D)`` float32 (memory-mapped).
 
     Raises
     ------
@@ -66,18 +98,7 @@ def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
     if emb.ndim != 2 or len(emb) != len(ids):
         msg = f"{path} has shape {emb.shape}, expected ({len(ids)}, D) for the store"
         raise DataError(msg)
-    bad = np.zeros(len(emb), dtype=bool)
-    for start in range(0, len(emb), 262144):
-        bad[start : start + 262144] = ~np.isfinite(emb[start : start + 262144]).all(
-            axis=1
-        )
-    if bad.any():
-        msg = (
-            f"{path} holds NaN/inf in {int(bad.sum())} row(s): "
-            f"ids {ids[bad][:5].tolist()}"
-        )
-        raise DataError(msg)
-    return np.asarray(emb, dtype=np.float32)
+    return np.asarray(finite_rows(emb, ids, what=str(path)), dtype=np.float32)
 
 
 def _pixel_features(
@@ -85,7 +106,7 @@ def _pixel_features(
 ) -> np.ndarray:
     """Pixel-PCA features: reuse the previous version's copy when it matches."""
     candidates = [store.version_file(previous, PIXEL_PCA)] if previous else []
-    candidates += [store.root / "versions" / v / PIXEL_PCA for v in store.versions]
+    candidates += [version_dir(store.root, v) / PIXEL_PCA for v in store.versions]
     for path in candidates:
         if path.is_file():
             feats = np.load(path)
@@ -95,10 +116,96 @@ def _pixel_features(
     else:
         from explorer.analysis.features import pixel_pca
 
-        feats = pixel_pca(store, 64, PIXEL_PCA_KIND, progress=progress)
+        feats = pixel_pca(store, PIXEL_PCA_DIMS, PIXEL_PCA_KIND, progress=progress)
     with atomic.atomic_path(directory / PIXEL_PCA) as tmp, open(tmp, "wb") as fh:
         np.save(fh, feats)
     return feats
+
+
+def _map_xy(
+    store: Store,
+    emb: np.ndarray,
+    knn: tuple[np.ndarray, np.ndarray],
+    *,
+    k: int,
+    seed: int,
+    previous: str | None,
+) -> tuple[np.ndarray, int]:
+    """``(N, 2)`` map, aligned to ``previous``'s map; and the rows UMAP fitted."""
+    from explorer.analysis.projection import MapProjector, align
+
+    projector = MapProjector(n_neighbors=k, seed=seed).fit(emb, knn)
+    xy = projector.embedding_
+    if previous:
+        try:
+            old = store.map_table(previous)
+            xy = align(
+                xy,
+                old[["x", "y"]].to_numpy(),
+                new_ids=store.ids,
+                old_ids=old["id"].to_numpy(),
+            )
+        except StoreError as exc:
+            log.warning("not aligning to %s: %s", previous, exc)
+    return xy, int(len(projector.fit_rows_))
+
+
+def _write_map(
+    directory: Path,
+    ids: np.ndarray,
+    xy: np.ndarray,
+    scores: pd.DataFrame,
+    cluster: np.ndarray,
+) -> None:
+    """``map.parquet``: :data:`MAP_COLUMNS` first, then the other score columns."""
+    table = pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]})
+    table = pd.concat([table, scores.reset_index(drop=True)], axis=1)
+    table["cluster"] = cluster.astype(np.int32)
+    extra = [c for c in table.columns if c not in MAP_COLUMNS]
+    table = table[list(MAP_COLUMNS) + extra]
+    with atomic.atomic_path(directory / MAP) as tmp:
+        table.to_parquet(tmp, index=False)
+
+
+class _Laps:
+    """Seconds per pipeline step, with a progress bar over :data:`STEPS`."""
+
+    def __init__(self, progress: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.timings: dict[str, float] = {}
+        self._bar = tqdm(total=len(STEPS), desc="analysis", disable=not progress)
+        self._start = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        """Record the time since the previous lap as step ``name``."""
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._start, 3)
+        self._bar.update(1)
+        self._bar.set_postfix_str(name)
+        self._start = time.perf_counter()
+
+    def close(self) -> dict[str, float]:
+        """Close the bar; the timings in seconds."""
+        self._bar.close()
+        return self.timings
+
+
+def _anomaly_record(scores: pd.DataFrame) -> dict[str, Any]:
+    """The ``anomaly`` entry of ``analysis.json``."""
+    return {
+        "method": scores.attrs.get("anomaly_method"),
+        "k": anomaly.K_NEIGHBOURS,
+        "pixel_features": f"pixel PCA-{PIXEL_PCA_DIMS} ({PIXEL_PCA_KIND})",
+    }
+
+
+def _cluster_record(cluster: np.ndarray) -> dict[str, Any]:
+    """The ``clusters`` entry of ``analysis.json``."""
+    return {
+        "n_clusters": int(cluster.max() + 1),
+        "noise_fraction": round(float(np.mean(cluster < 0)), 4),
+    }
 
 
 def analyse_directory(
@@ -138,85 +245,41 @@ def analyse_directory(
     DataError
         On missing or invalid embeddings.
     """
-    from tqdm.auto import tqdm
-
     from explorer.analysis.clusters import auto_clusters
-    from explorer.analysis.neighbors import SimilarityIndex
-    from explorer.analysis.projection import MapProjector, align
 
     directory = Path(directory)
     ids = store.ids
-    timings: dict[str, float] = {}
-    steps = tqdm(total=6, desc="analysis", disable=not progress)
-
-    def lap(name: str, start: float) -> float:
-        timings[name] = round(time.perf_counter() - start, 3)
-        steps.update(1)
-        steps.set_postfix_str(name)
-        return time.perf_counter()
-
-    t = time.perf_counter()
+    laps = _Laps(progress)
     emb = load_embeddings(directory, ids)
     index = SimilarityIndex.build(emb, ids, seed=seed)
     index.save(directory / INDEX)
-    t = lap("index", t)
+    laps.lap("index")
     n_graph = min(max(k - 1, anomaly.K_NEIGHBOURS), len(emb) - 1)
     knn = index.knn_graph(n_graph, progress=progress)
-    t = lap("knn_graph", t)
+    laps.lap("knn_graph")
     pixel = _pixel_features(store, directory, previous, progress)
-    t = lap("pixel_pca", t)
+    laps.lap("pixel_pca")
     scores = anomaly.score_table(
         *knn, pixel_features=pixel, k=min(anomaly.K_NEIGHBOURS, n_graph)
     )
-    t = lap("anomaly", t)
+    laps.lap("anomaly")
     cluster = auto_clusters(emb, seed=seed)
-    t = lap("clusters", t)
-    projector = MapProjector(n_neighbors=k, seed=seed).fit(emb, knn)
-    xy = projector.embedding_
-    if previous:
-        try:
-            old = store.map_table(previous)
-            xy = align(
-                xy,
-                old[["x", "y"]].to_numpy(),
-                new_ids=ids,
-                old_ids=old["id"].to_numpy(),
-            )
-        except StoreError as exc:
-            log.warning("not aligning to %s: %s", previous, exc)
-    t = lap("map", t)
-    steps.close()
-
-    table = pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]})
-    table = pd.concat([table, scores.reset_index(drop=True)], axis=1)
-    table["cluster"] = cluster.astype(np.int32)
-    extra = [c for c in table.columns if c not in MAP_COLUMNS]
-    table = table[list(MAP_COLUMNS) + extra]
-    with atomic.atomic_path(directory / MAP) as tmp:
-        table.to_parquet(tmp, index=False)
+    laps.lap("clusters")
+    xy, fit_rows = _map_xy(store, emb, knn, k=k, seed=seed, previous=previous)
+    laps.lap("map")
+    _write_map(directory, ids, xy, scores, cluster)
     info = {
         "n_sources": int(len(ids)),
         "embedding_dim": int(emb.shape[1]),
         "index": index.index_info,
         "knn_k": n_graph,
-        "anomaly": {
-            "method": scores.attrs.get("anomaly_method"),
-            "k": anomaly.K_NEIGHBOURS,
-            "pixel_features": f"pixel PCA-64 ({PIXEL_PCA_KIND})",
-        },
-        "clusters": {
-            "n_clusters": int(cluster.max() + 1),
-            "noise_fraction": round(float(np.mean(cluster < 0)), 4),
-        },
-        "map": {
-            "n_neighbors": k,
-            "fit_rows": int(len(projector.fit_rows_)),
-            "aligned_to": previous,
-        },
-        "timings_s": timings,
+        "anomaly": _anomaly_record(scores),
+        "clusters": _cluster_record(cluster),
+        "map": {"n_neighbors": k, "fit_rows": fit_rows, "aligned_to": previous},
+        "timings_s": laps.close(),
     }
     atomic.write_json(directory / ANALYSIS, info)
-    log.info("analysed %d sources in %.1f s", len(ids), sum(timings.values()))
+    log.info("analysed %d sources in %.1f s", len(ids), sum(info["timings_s"].values()))
     return info
 
 
@@ -259,9 +322,3 @@ def analyse_version(
     info = analyse_directory(store, directory, previous=previous, progress=progress)
     store.update_version_info(version, index_kind=info["index"]["kind"])
     return info
-
-
-def read_analysis(store: Store, version: str | None = None) -> dict[str, Any]:
-    """``analysis.json`` of a version ({} when absent)."""
-    path = store.version_file(version, ANALYSIS)
-    return json.loads(path.read_text()) if path.is_file() else {}

@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 
+from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -109,13 +110,10 @@ class MapProjector:
         """
         import time
 
-        from explorer.analysis.neighbors import (
-            GRAPH_EXACT_MAX,
-            SimilarityIndex,
-            normalise,
-        )
+        from explorer.analysis.knn import GRAPH_EXACT_MAX
+        from explorer.analysis.neighbors import SimilarityIndex, normalise
 
-        vectors = normalise(_checked(X))
+        vectors = normalise(finite_rows(X))
         n = len(vectors)
         self.timings_ = {}
         if n < 3:
@@ -187,7 +185,7 @@ class MapProjector:
         if not hasattr(self, "_index"):
             raise DataError("MapProjector.transform called before fit")
         k = min(self.n_neighbors, len(self._fitted_xy))
-        return _place(self._index, self._fitted_xy, normalise(_checked(X)), k)
+        return _place(self._index, self._fitted_xy, normalise(finite_rows(X)), k)
 
     def _umap(
         self, vectors: np.ndarray, knn: tuple[np.ndarray, np.ndarray], k: int
@@ -227,24 +225,12 @@ class MapProjector:
         return np.asarray(xy, dtype=np.float32)
 
 
-def _checked(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        msg = f"embeddings must be (N, D), got shape {X.shape}"
-        raise DataError(msg)
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        msg = f"embeddings hold NaN/inf in rows {np.flatnonzero(bad)[:5].tolist()}"
-        raise DataError(msg)
-    return X
-
-
 def _place(index, fitted_xy: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
     """Similarity-weighted mean map position of the k nearest fitted sources."""
     out = np.empty((len(vectors), 2), dtype=np.float32)
     for start in range(0, len(vectors), 65536):
         chunk = vectors[start : start + 65536]
-        sims, rows = index._search(chunk, k)
+        sims, rows = index.search(chunk, k)
         out[start : start + len(chunk)] = _weighted(1.0 - sims, rows, fitted_xy)
     return out
 

@@ -12,6 +12,7 @@ changing a name here needs a ``FORMAT_VERSION`` bump and a migration::
         embeddings.npy       (N, D) float32, L2-normalised (memory-mapped)
         map.parquet          id, x, y, anomaly score, cluster id, ...
         index.faiss          k-NN index
+        diff-<v>.npy         neighbourhood change since version <v> (cache)
         analysis.json        index kind and parameters, timings
         pixel_pca.npy        pixel-PCA features (cached for the pixel scores)
       annotations.sqlite     clusters, members, tags, notes (SQLite, WAL)
@@ -56,6 +57,13 @@ MAP = "map.parquet"
 INDEX = "index.faiss"
 ANALYSIS = "analysis.json"
 PIXEL_PCA = "pixel_pca.npy"
+
+
+def diff_cache(previous: str, k: int, default_k: int) -> str:
+    """``diff-<previous>.npy`` (or ``-k<k>`` when not the default): the cached
+    neighbourhood change of a version relative to ``previous``."""
+    return f"diff-{previous}.npy" if k == default_k else f"diff-{previous}-k{k}.npy"
+
 
 # ------------------------------------------------------ inside jobs/<id>/
 #: ``jobs/lock``: the running job (one per store)

@@ -11,6 +11,7 @@ import pytest
 from explorer.analysis import diff
 from explorer.errors import DataError, StoreError
 from explorer.store import Store
+from explorer.store.layout import EMBEDDINGS, INDEX
 
 
 def _unit(x):
@@ -32,7 +33,7 @@ def _store_with(root, embeddings: dict[str, np.ndarray]):
     store = builder.store
     for name, emb in embeddings.items():
         with store.new_version(name) as tmp:
-            np.save(tmp / "embeddings.npy", emb)
+            np.save(tmp / EMBEDDINGS, emb)
     return store
 
 
@@ -116,7 +117,7 @@ def test_duplicates_do_not_break_self_exclusion(tmp_path):
 
 
 def test_approximate_graph_agrees_with_exact(monkeypatch, tmp_path):
-    from explorer.analysis import neighbors
+    from explorer.analysis import knn
 
     rng = np.random.default_rng(7)
     centres = _unit(rng.normal(size=(20, 16)))
@@ -125,7 +126,7 @@ def test_approximate_graph_agrees_with_exact(monkeypatch, tmp_path):
     )
     store = _store_with(tmp_path / "s", {"v1": emb})
     exact = diff.version_knn(store, "v1", 5)
-    monkeypatch.setattr(neighbors, "GRAPH_EXACT_MAX", 100)
+    monkeypatch.setattr(knn, "GRAPH_EXACT_MAX", 100)
     approx = diff.version_knn(store, "v1", 5)
     assert diff.jaccard_change(exact, approx).mean() < 0.05
 
@@ -146,15 +147,16 @@ def test_bad_inputs(tmp_path):
         diff.jaccard_change(np.zeros((3, 2)), np.zeros((3, 3)))
 
 
-def test_uses_saved_index_when_present(tmp_path):
-    neighbors = pytest.importorskip("explorer.analysis.neighbors")
+def test_saved_index_leaves_the_diff_exact(tmp_path):
+    from explorer.analysis import neighbors
+
     rng = np.random.default_rng(9)
     old = _unit(rng.normal(size=(80, 6)))
     new = _unit(old + rng.normal(scale=0.4, size=old.shape))
     store = _store_with(tmp_path / "s", {"v1": old, "v2": new})
     for name, emb in (("v1", old), ("v2", new)):
         index = neighbors.SimilarityIndex.build(emb, store.ids)
-        index.save(store.version_file(name, "index.faiss"))
+        index.save(store.version_file(name, INDEX))
     change = diff.neighbourhood_change(store, "v1", "v2", k=4)
     np.testing.assert_allclose(change, _reference_change(old, new, 4), atol=1e-6)
 

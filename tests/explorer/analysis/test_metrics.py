@@ -1,4 +1,5 @@
-"""Davies-Bouldin and silhouette against hand-computed references."""
+"""Davies-Bouldin, silhouette and selection metrics against hand-computed and
+scikit-learn references."""
 
 from __future__ import annotations
 
@@ -87,17 +88,67 @@ def test_nan_rows_refused():
         metrics.davies_bouldin(X, L3, ids=np.arange(10, 16))
 
 
-def test_selection_metrics_modes():
+def test_selection_metrics_vs_rest_and_within():
     rng = np.random.default_rng(0)
     emb = np.concatenate([rng.normal(0, 1, (100, 4)), rng.normal(6, 1, (100, 4))])
     clusters = np.repeat([0, 1], 100)
-    vs_rest = metrics.selection_metrics(emb, np.arange(100), clusters=clusters)
-    assert vs_rest["mode"] == "selection vs rest"
-    assert vs_rest["davies_bouldin"].value < 0.5
+    one = metrics.selection_metrics(emb, np.arange(100), clusters=clusters)
+    # one auto cluster selected: only the comparison with the rest is defined
+    assert one["within"]["davies_bouldin"].n_clusters == 1
+    assert np.isnan(one["within"]["davies_bouldin"].value)
+    assert one["vs_rest"]["davies_bouldin"].value < 0.5
     both = metrics.selection_metrics(emb, np.arange(50, 150), clusters=clusters)
-    assert both["mode"] == "clusters"
-    assert both["davies_bouldin"].n == 100
+    assert both["within"]["davies_bouldin"].n_clusters == 2
+    assert both["within"]["davies_bouldin"].n == 100
     assert np.isfinite(both["tpcf"].score)
+
+
+def _blobs():
+    rng = np.random.default_rng(0)
+    X = np.concatenate(
+        [
+            rng.normal(0, 0.1, (30, 4)),
+            rng.normal(3, 0.1, (40, 4)),
+            rng.normal(-3, 0.1, (30, 4)),
+        ]
+    ).astype(np.float32)
+    clusters = np.repeat([0, 1, 2], [30, 40, 30])
+    return X, clusters
+
+
+def test_selection_vs_rest_and_within_match_sklearn():
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    X, clusters = _blobs()
+    rows = np.arange(30, 100)  # blobs 1 and 2
+    result = metrics.selection_metrics(X, rows, clusters=clusters)
+    labels = np.isin(np.arange(100), rows).astype(int)
+    assert result["n"] == 70 and not result["sampled"]
+    assert result["vs_rest"]["davies_bouldin"].value == pytest.approx(
+        davies_bouldin_score(X, labels), rel=1e-5
+    )
+    assert result["vs_rest"]["silhouette"].value == pytest.approx(
+        silhouette_score(X, labels), rel=1e-5
+    )
+    assert result["within"]["davies_bouldin"].value == pytest.approx(
+        davies_bouldin_score(X[rows], clusters[rows]), rel=1e-5
+    )
+    assert result["within"]["davies_bouldin"].n_clusters == 2
+    assert np.isfinite(result["tpcf"].score) and len(result["tpcf"].xi) > 0
+
+
+def test_rest_is_sampled_above_the_limit():
+    X, clusters = _blobs()
+    result = metrics.selection_metrics(X, np.arange(30), clusters=clusters, max_rest=20)
+    assert result["sampled"]
+    assert result["vs_rest"]["davies_bouldin"].n == 50
+
+
+def test_single_cluster_selection_gives_reasons_not_errors():
+    X, clusters = _blobs()
+    result = metrics.selection_metrics(X, np.arange(5), clusters=clusters)
+    within = result["within"]["silhouette"]
+    assert np.isnan(within.value) and within.reason
 
 
 def test_davies_bouldin_equals_scikit_learn():

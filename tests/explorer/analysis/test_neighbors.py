@@ -1,4 +1,4 @@
-"""Similarity index: exact/approximate search, queries, Rocchio, k-NN graph."""
+"""Similarity index: exact/approximate search, queries, Rocchio, its k-NN graph."""
 
 from __future__ import annotations
 
@@ -120,13 +120,6 @@ def test_knn_graph_matches_brute_force(emb):
     assert (rows != np.arange(300)[:, None]).all()
 
 
-def test_knn_graph_with_duplicates_excludes_self():
-    x = np.repeat(_unit(10), 3, axis=0)
-    rows, dist = SimilarityIndex.build(x, np.arange(30)).knn_graph(2)
-    assert (rows != np.arange(30)[:, None]).all()
-    np.testing.assert_allclose(dist, 0, atol=1e-5)
-
-
 def test_bad_inputs(emb):
     bad = emb.copy()
     bad[[2, 9]] = np.nan
@@ -139,52 +132,3 @@ def test_bad_inputs(emb):
         index.similar([5], 3)
     with pytest.raises(ValueError, match="unknown index kind"):
         SimilarityIndex.build(emb, IDS, kind="annoy")
-
-
-def test_clustered_knn_graph_recall():
-    rng = np.random.default_rng(4)
-    centres = _unit(8, 24, seed=5)
-    x = centres[rng.integers(0, 8, 3000)] + rng.normal(0, 0.15, (3000, 24))
-    x = neighbors.normalise(x)
-    rows, dist = neighbors.clustered_knn_graph(x, 10)
-    sims = x @ x.T
-    np.fill_diagonal(sims, -np.inf)
-    truth = np.argsort(-sims, axis=1)[:, :10]
-    recall = np.mean(
-        [len(set(a) & set(b)) / 10 for a, b in zip(rows, truth, strict=True)]
-    )
-    assert recall > 0.85
-    assert (rows != np.arange(3000)[:, None]).all()
-    np.testing.assert_allclose(dist, 1 - np.take_along_axis(sims, rows, 1), atol=1e-5)
-    assert (np.diff(dist, axis=1) >= -1e-6).all()
-
-
-def test_graph_probe_grows_with_cells():
-    assert neighbors.graph_probe(1) == 1  # never more cells than exist
-    assert neighbors.graph_probe(5) == 5
-    assert neighbors.graph_probe(100) == neighbors.GRAPH_PROBE_MIN
-    # round(0.75 * sqrt(1953)) = round(33.1): the 10^6-source default.
-    assert neighbors.graph_probe(1953) == 33
-    probes = [neighbors.graph_probe(c) for c in (100, 400, 1600, 6400)]
-    assert probes == sorted(probes) and probes[-1] > probes[0]
-
-
-def test_graph_plan_exact_then_clustered():
-    small = neighbors.graph_plan(neighbors.GRAPH_EXACT_MAX, 10)
-    assert small == {"method": "exact", "k": 10}
-    big = neighbors.graph_plan(1_000_000, 10)
-    assert big["method"] == "clustered"
-    assert big["cells"] == 1_000_000 // neighbors.GRAPH_CELL_SIZE
-    assert big["probe"] == neighbors.graph_probe(big["cells"])
-
-
-def test_bench_graph_recall_counts_exact_neighbours():
-    from explorer.bench.analysis import graph_recall
-
-    x = neighbors.normalise(np.random.default_rng(3).normal(size=(200, 6)))
-    sims = x @ x.T
-    np.fill_diagonal(sims, -np.inf)
-    order = np.argsort(-sims, axis=1)
-    assert graph_recall(x, order[:, :4], 50) == 1.0
-    # Neighbours 3-6 instead of 1-4: two of the exact four in every row.
-    assert graph_recall(x, order[:, 2:6], 50) == 0.5

@@ -129,39 +129,3 @@ def test_cli_analyse(analysed, capsys):
     )
     assert "analysed v1" in capsys.readouterr().out
     assert main(["analyse", str(analysed.root), "--version", "nope"]) == 2
-
-
-def test_bench_analysis_small(tmp_path):
-    import argparse
-
-    from explorer.bench import analysis as bench
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(tmp_path))
-    bench.add_arguments(parser)
-    args = parser.parse_args(
-        [
-            "--sections",
-            "tpcf,similar,metrics",
-            "--dim",
-            "16",
-            "--tpcf-n",
-            "1500",
-            "--tpcf-boot",
-            "2",
-            "--similar-n",
-            "3000",
-            "--queries",
-            "5",
-            "--metrics-n",
-            "3000",
-        ]
-    )
-    path = bench.run(args)
-    results = json.loads(path.read_text())["results"]
-    assert results["similar"]["recall_at_100"] == 1.0  # flat index: exact
-    assert results["tpcf"]["speedup"] > 1
-    assert np.isfinite(results["metrics"]["davies_bouldin"])
-    x, labels = bench.sphere_mixture(500, 8, n_clusters=4)
-    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1, rtol=1e-5)
-    assert set(labels) <= set(range(4))

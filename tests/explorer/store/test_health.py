@@ -15,7 +15,7 @@ import pytest
 
 from explorer.errors import StoreError
 from explorer.store import Store, layout
-from explorer.store.check import deep_check, quick_check, repair, require_healthy
+from explorer.store.health import deep_check, quick_check, repair, require_healthy
 
 N = 60
 
@@ -211,3 +211,25 @@ def test_repair_removes_dead_writers_leftovers_only(copy):
     assert all(not p.exists() for p in stale)
     assert all(p.exists() for p in live)
     assert deep_check(copy) == []
+
+
+def test_check_command_exit_codes_and_lines(copy, capsys):
+    from explorer.cli import main
+
+    assert main(["check", str(copy), "--deep"]) == 0
+    assert "healthy (deep check)" in capsys.readouterr().out
+    path = copy / "versions" / "v1" / layout.EMBEDDINGS
+    path.write_bytes(path.read_bytes()[:-8])
+    leftover = (
+        copy / layout.VERSIONS / f"{layout.version_build_prefix('v2', _dead_pid())}k"
+    )
+    leftover.mkdir()
+    assert main(["check", str(copy), "--repair"]) == 2
+    captured = capsys.readouterr()
+    assert f"removed leftover {leftover}" in captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("latentsky check: ")
+    assert (
+        "embeddings.npy: is truncated" in lines[0] and "Traceback" not in captured.err
+    )
+    assert not leftover.exists()
