@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.errors import StoreError
     from explorer.store import Store
 
-    store = Store.open(args.store)
+    store = Store.open(args.store, check=True)
     version = args.version or store.current_version
     if version is None:
         raise StoreError(

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.errors import StoreError
     from explorer.store import Store
 
-    store = Store.open(args.store)
+    store = Store.open(args.store, check=True)
     new = args.new or store.current_version
     if new is None:
         raise StoreError(f"store {store.root} has no current version")

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.store.annotations import Annotations
     from explorer.store.export import export_cluster, export_sources, format_of
 
-    store = Store.open(args.store)
+    store = Store.open(args.store, check=True)
     fmt = format_of(args.out, args.format)
     if args.cluster is not None:
         notes = Annotations(store.annotations_path)

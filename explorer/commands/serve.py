@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.app.server import serve
     from explorer.store import Store
 
-    store = Store.open(args.store)
+    store = Store.open(args.store, check=True)
     serve(
         store,
         _first_version(store, args.version),

@@ -72,8 +72,10 @@ class Job:
         self.spec: dict[str, Any] = spec
         self.opts: dict[str, Any] = spec["options"]
         self.version: str = self.opts["version"]
-        self.store = Store.open(spec["store"])
+        self.store = Store.open(spec["store"], check=True)
         self.previous = self.store.current_version
+        if self.previous in self.store.damaged:
+            self.previous = None
         self.heartbeat = Heartbeat(self.directory)
         self.signalled = False
 

@@ -511,8 +511,10 @@ def embed_version(
     from explorer.analysis.pipeline import analyse_directory
     from models.api import embed_store
 
-    store = Store.open(store_root)
+    store = Store.open(store_root, check=True)
     previous = store.current_version
+    if previous in store.damaged:  # nothing to align the new map with
+        previous = None
 
     def analysis(directory: Path) -> None:
         analyse_directory(store, directory, previous=previous, progress=progress)

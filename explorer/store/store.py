@@ -59,20 +59,48 @@ class Store:
         self._cutouts = None
         self._id_sorter: np.ndarray | None = None
         self._ids: np.ndarray | None = None
+        #: version -> why it is unusable (found by ``open(check=True)``)
+        self.damaged: dict[str, str] = {}
 
     # ------------------------------------------------------------------ open
     @classmethod
-    def open(cls, root: str | os.PathLike[str]) -> Store:
+    def open(cls, root: str | os.PathLike[str], *, check: bool = False) -> Store:
         """Open the store at ``root``.
+
+        Parameters
+        ----------
+        root : path-like
+            The store directory.
+        check : bool
+            For writing or serving: first remove what killed writers left
+            behind (:func:`explorer.store.health.repair`), then run the quick
+            health check. A damaged store file raises; a damaged version is
+            recorded in :attr:`damaged` and raises only when it is used.
 
         Raises
         ------
         StoreError
-            If ``root`` does not exist, is not a store, or was written by a
-            newer format version than this package reads.
+            If ``root`` does not exist, is not a store, was written by a newer
+            format version than this package reads, or (with ``check``) one of
+            its own files is damaged, naming the file and what to do.
         """
         root = Path(root)
-        return cls(root, read_manifest(root))
+        if not check:
+            return cls(root, read_manifest(root))
+        from explorer.store.health import quick_check, repair
+        from explorer.store.manifest import is_store
+
+        if is_store(root):
+            repair(root)
+        store = cls(root, read_manifest(root))
+        problems = quick_check(root)
+        fatal = [p for p in problems if p.version is None]
+        if fatal:
+            more = f" (and {len(fatal) - 1} more: run `latentsky check`)"
+            raise StoreError(str(fatal[0]) + (more if len(fatal) > 1 else ""))
+        for problem in problems:
+            store.damaged.setdefault(problem.version, str(problem))
+        return store
 
     @classmethod
     def build(
@@ -207,6 +235,9 @@ class Store:
         if name not in self.manifest.get("versions", {}):
             have = ", ".join(self.versions) or "none"
             msg = f"store {self.root} has no version {name!r} (versions: {have})"
+            raise StoreError(msg)
+        if name in self.damaged:
+            msg = f"version {name!r} is damaged: {self.damaged[name]}"
             raise StoreError(msg)
 
     def _resolve(self, version: str | None) -> str:

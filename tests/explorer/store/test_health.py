@@ -233,3 +233,30 @@ def test_check_command_exit_codes_and_lines(copy, capsys):
         "embeddings.npy: is truncated" in lines[0] and "Traceback" not in captured.err
     )
     assert not leftover.exists()
+
+
+def test_open_for_writing_repairs_then_refuses_a_damaged_store_file(copy):
+    leftover = (
+        copy / layout.VERSIONS / f"{layout.version_build_prefix('v9', _dead_pid())}z"
+    )
+    leftover.mkdir()
+    store = Store.open(copy, check=True)
+    assert not leftover.exists() and store.damaged == {}
+    (copy / layout.CATALOG).write_bytes(b"PAR1 not really")
+    with pytest.raises(StoreError, match="catalog.parquet: cannot be read"):
+        Store.open(copy, check=True)
+
+
+def test_a_damaged_version_is_refused_only_when_used(copy, capsys):
+    from explorer.cli import main
+
+    path = copy / "versions" / "v1" / layout.EMBEDDINGS
+    path.write_bytes(path.read_bytes()[:-8])
+    store = Store.open(copy, check=True)
+    assert "is truncated" in store.damaged["v1"]
+    assert store.n_sources == N  # the rest of the store is usable
+    with pytest.raises(StoreError, match="version 'v1' is damaged: .*truncated"):
+        store.embeddings("v1")
+    assert main(["analyse", str(copy), "--version", "v1"]) == 2
+    err = capsys.readouterr().err
+    assert "version 'v1' is damaged" in err and "Traceback" not in err
