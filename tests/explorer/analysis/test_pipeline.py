@@ -29,16 +29,13 @@ def _embeddings(store: Store, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def analysed(small_store, tmp_path_factory):
+def analysed(analysed_store, tmp_path_factory):
+    """A module-private copy of the shared store with an analysed version."""
     import shutil
 
     root = tmp_path_factory.mktemp("analysis") / "store"
-    shutil.copytree(small_store, root)
-    store = Store.open(root)
-    with store.new_version("v1") as directory:
-        np.save(directory / EMBEDDINGS, _embeddings(store, 0))
-        analyse_directory(store, directory, progress=False)
-    return store
+    shutil.copytree(analysed_store, root)
+    return Store.open(root)
 
 
 def test_map_table_contract(analysed):

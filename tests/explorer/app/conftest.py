@@ -3,7 +3,6 @@ no torch), a ``latentsky serve`` process, and Debian chromium for playwright."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
@@ -13,7 +12,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from explorer.bench.ui import CHROMIUM, CHROMIUM_ARGS
@@ -21,48 +19,12 @@ from explorer.bench.ui import CHROMIUM, CHROMIUM_ARGS
 SERVER_START_TIMEOUT_S = 90
 
 
-def add_pca_version(root: Path, name: str = "v1", n_components: int = 16) -> None:
-    """Add version ``name`` to the store at ``root``: L2-normalised pixel-PCA
-    embeddings analysed by :func:`explorer.analysis.analyse_directory`."""
-    from explorer.analysis.features import pixel_pca
-    from explorer.analysis.pipeline import analyse_directory
-    from explorer.store import Store
-
-    store = Store.open(root)
-    vectors = pixel_pca(store, n_components=n_components, progress=False)
-    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    with store.new_version(name, info={"embedding_dim": n_components}) as tmp:
-        np.save(tmp / "embeddings.npy", vectors.astype(np.float32))
-        (tmp / "config.json").write_text(json.dumps({"features": "pixel_pca"}))
-        analyse_directory(store, tmp, progress=False)
-
-
-@pytest.fixture(scope="session")
-def analysed_store(small_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of ``small_store`` with one analysed pixel-PCA version ``v1``.
-
-    Session-scoped: read-only; use :func:`analysed_store_copy` to write.
-    """
-    root = tmp_path_factory.mktemp("app") / "analysed"
-    shutil.copytree(small_store, root)
-    add_pca_version(root)
-    return root
-
-
-@pytest.fixture
-def analysed_store_copy(analysed_store: Path, tmp_path: Path) -> Path:
-    """A private writable copy of :func:`analysed_store`."""
-    target = tmp_path / "store"
-    shutil.copytree(analysed_store, target)
-    return target
-
-
 @pytest.fixture(scope="module")
-def two_version_store(analysed_store: Path, tmp_path_factory) -> Path:
+def two_version_store(analysed_store: Path, add_version, tmp_path_factory) -> Path:
     """A copy of the analysed store with a second version ``v2`` (current)."""
     root = tmp_path_factory.mktemp("two") / "store"
     shutil.copytree(analysed_store, root)
-    add_pca_version(root, "v2", n_components=8)
+    add_version(root, "v2", n_components=8)
     return root
 
 
