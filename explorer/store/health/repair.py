@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from explorer.store import layout
+from explorer.store.pids import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,11 @@ def leftovers(root: str | os.PathLike[str]) -> list[Path]:
 UNOWNED_STALE_S = 3600.0
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
-
-
 def _is_stale(path: Path) -> bool:
     """Whether the writer of ``path`` is gone (its pid is dead, or it is old)."""
     pid = layout.owner_pid(path)
     if pid is not None:
-        return pid != os.getpid() and not _pid_alive(pid)
+        return pid != os.getpid() and not pid_alive(pid)
     try:
         age = time.time() - path.lstat().st_mtime
     except FileNotFoundError:

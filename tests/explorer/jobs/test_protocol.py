@@ -1,24 +1,8 @@
-"""Tests of explorer.jobs.protocol: pid liveness, progress files, clean-up."""
+"""Tests of explorer.jobs.protocol: progress files, clean-up."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from explorer import jobs
-from explorer.jobs import cleanup_partial_version, pid_alive
-
-
-def test_pid_liveness():
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    assert not pid_alive(proc.pid)
-    me = os.getpid()
-    assert pid_alive(me, jobs.process_start_ticks(me))
-    # the same PID with another start time is a reused PID, not our job
-    assert not pid_alive(me, (jobs.process_start_ticks(me) or 0) + 12345)
-    assert not pid_alive(None)
+from explorer.jobs import cleanup_partial_version
 
 
 def test_cleanup_spares_published_versions(
