@@ -1,7 +1,7 @@
 """ResNet encoder for small multi-band cutouts, and the projector/predictor heads.
 
 A ResNet-18 layout (four stages of two basic blocks, widths w, 2w, 4w, 8w) with
-the stem adapted to small astronomical cutouts (seed 002): a 3x3 convolution
+the stem adapted to small astronomical cutouts: a 3x3 convolution
 with stride 1 and no max-pool, so the first layers do not alias ("stripe") a
 32-pixel input. Global average pooling gives the representation ``h``
 (``8 * width`` dimensions, 512 at width 64); a 2-layer MLP projector maps it to

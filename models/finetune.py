@@ -2,7 +2,7 @@
 
 Fine-tuning continues :func:`models.train.train` from a checkpoint for ``N``
 more epochs (``resume=True`` on a copy, so the original is never modified).
-When clusters are given (seed 002: "record selections to improve the model")
+When clusters are given (the user's own selections, to improve the model)
 every training step adds a *supervised-contrastive* term (Khosla et al. 2020)
 on a batch drawn from the clusters: two augmented views of each sampled
 member, where every other view of a member of the same cluster is a positive::

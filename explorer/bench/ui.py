@@ -9,8 +9,8 @@ Then it starts ``latentsky serve`` and drives headless chromium:
 * ``first_paint_s``: ``page.goto`` → map pixels drawn in the canvas;
 * ``zoom``: wheel event → first animation frame after the new map image
   arrived, in the page's clock (median/p90), plus the earlier signal, wheel →
-  next large websocket frame seen by the driver (``frame_*``, counted as in
-  ``shared/notes/fast-zoom.md``), and renders per wheel;
+  next large websocket frame seen by the driver (``frame_*``: a render is
+  one large inbound frame), and renders per wheel;
 * ``hover``: mouse move onto a source → the cutout caption changes;
 * ``box``: box drag over ~``--box`` sources → grid count shown, metrics shown;
 * ``server_rss_mib``: resident memory of the server process at the end;

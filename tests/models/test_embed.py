@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from explorer.errors import DataError, LatentskyError, StoreError  # noqa: E402
-from explorer.store import Store  # noqa: E402
-from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
-from models.embed import embed_arrays, embed_store  # noqa: E402
+from explorer.errors import DataError, LatentskyError, StoreError
+from explorer.store import Store
+from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from models.embed import embed_arrays, embed_store
 
 
 @pytest.mark.slow

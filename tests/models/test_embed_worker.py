@@ -6,12 +6,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
-pytest.importorskip("torch")
-
-from models.embed import embed_arrays  # noqa: E402
-from models.embed_worker import main  # noqa: E402
+from models.embed import embed_arrays
+from models.embed_worker import main
 
 
 def test_worker_writes_the_same_vectors_as_embed_arrays(

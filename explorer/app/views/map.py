@@ -1,7 +1,7 @@
 """The map view: every source of the version, datashaded, coloured by a field,
 with hover, tap, box and lasso selection resolved server-side.
 
-Zoom is tuned as measured in ``shared/notes/fast-zoom.md``: a plain Bokeh
+Zoom is tuned by measurement (``latentsky bench ui``): a plain Bokeh
 figure (no HoloViews streams) whose image glyph is an RGBA render of
 :class:`~explorer.app.render.map.MapRenderer` computed server-side when the
 axis ranges change, with Bokeh's level-of-detail mode off, a fixed frame size
