@@ -17,7 +17,26 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from explorer.store import SHARD_SOURCES, Store
+from explorer.errors import DataError
+from explorer.store import SHARD_SOURCES, Store, layout
+
+#: What a DataLoader puts before a reader process's traceback when it re-raises.
+_WORKER_TRACEBACK = "Original Traceback (most recent call last)"
+
+
+class ShardReadError(DataError):
+    """A shard of ``cutouts.zarr`` cannot be read: the store is damaged.
+
+    A DataLoader re-raises a reader process's exception as
+    ``type(exc)(text)`` where ``text`` holds the worker's whole traceback;
+    this constructor keeps only the original one-line message, so that the
+    user sees the rows and the file, not a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        if _WORKER_TRACEBACK in message:
+            message = message.rstrip().rsplit(f"{type(self).__name__}: ", 1)[-1]
+        super().__init__(message)
 
 
 class ShardBatches(IterableDataset):
@@ -92,7 +111,7 @@ class ShardBatches(IterableDataset):
         for k in order:
             shard_rows = shards[k]
             lo, hi = int(shard_rows[0]), int(shard_rows[-1]) + 1
-            block = np.asarray(cutouts[lo:hi], dtype=np.float32)[shard_rows - lo]
+            block = _read_shard(cutouts, lo, hi, self.root)[shard_rows - lo]
             rows = shard_rows
             if len(carry):
                 block, rows = (
@@ -112,6 +131,22 @@ class ShardBatches(IterableDataset):
             carry, carry_rows = block[n_full:], rows[n_full:]
         if len(carry) and not (self.drop_last and len(carry) < self.batch_size):
             yield torch.from_numpy(carry_rows.copy()), torch.from_numpy(carry.copy())
+
+
+def _read_shard(cutouts, lo: int, hi: int, root: str) -> np.ndarray:
+    """Rows ``lo..hi-1`` of the cutouts as float32, or a one-line ShardReadError."""
+    try:
+        return np.asarray(cutouts[lo:hi], dtype=np.float32)
+    # a damaged chunk fails in the codec (zstd, crc32c, blosc) with whatever
+    # error type that codec raises: every one of them means the same thing here
+    except Exception as exc:  # noqa: BLE001
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        msg = (
+            f"{root}/{layout.CUTOUTS}: the shard of rows {lo}..{hi - 1} cannot be "
+            f"read ({type(exc).__name__}: {detail[:200]}); the store is damaged: "
+            "run `latentsky check --deep` and rebuild it with `latentsky ingest`"
+        )
+        raise ShardReadError(msg) from exc
 
 
 def make_loader(

@@ -3,7 +3,9 @@
 Rules: ``id``/``ra``/``dec`` are matched case-insensitively (and through a few
 common aliases); a missing ``id`` column gets ids ``0..N-1``; non-integer
 (e.g. string) ids are kept in a ``name`` column and replaced by integer ids
-``0..N-1``.
+``0..N-1``; a missing id (NaN, empty cell) is an error, never a renumbering.
+RA must be finite degrees in [0, 360) and Dec in [-90, 90]: the first bad
+value is named with its column, row and id.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def prepare_catalog(raw: pd.DataFrame, where: str) -> pd.DataFrame:
     Raises
     ------
     IngestError
-        Missing ``ra``/``dec``, duplicate ids, or ra/dec out of range.
+        Missing ``ra``/``dec``, missing or duplicate ids, or ra/dec not
+        finite or out of range (naming the column, row, id and value).
     """
     df = _rename_aliases(raw.reset_index(drop=True).copy())
     for col in ("ra", "dec"):
@@ -110,7 +113,9 @@ def prepare_catalog(raw: pd.DataFrame, where: str) -> pd.DataFrame:
             df[col] = df[col].str.decode("utf-8", errors="replace").str.strip()
     df = _integer_ids(df, where)
     for col in ("ra", "dec"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
+        raw_values = df[col]
+        df[col] = pd.to_numeric(raw_values, errors="coerce").astype(np.float64)
+        _check_sky_column(df, col, raw_values, where)
     try:
         validate_catalog(df, where)
     except LatentskyError as exc:
@@ -138,6 +143,15 @@ def _integer_ids(df: pd.DataFrame, where: str) -> pd.DataFrame:
         log.info("%s: no id column; assigning ids 0..%d", where, len(df) - 1)
         df.insert(0, "id", np.arange(len(df), dtype=np.int64))
     ids = df["id"]
+    missing = np.flatnonzero(ids.isna().to_numpy())
+    if len(missing):
+        row = int(missing[0])
+        more = f" (and {len(missing) - 1} more rows)" if len(missing) > 1 else ""
+        msg = (
+            f"{where}: column 'id' has no value ({ids.iloc[row]}) at row {row}"
+            f"{more}; every source needs an id"
+        )
+        raise IngestError(msg)
     dup = ids[ids.duplicated()]
     if len(dup):
         msg = f"{where}: duplicate source ids {dup.unique()[:5].tolist()}"
@@ -161,3 +175,32 @@ def _is_integral(ids: pd.Series) -> bool:
         values = ids.to_numpy()
         return bool(np.isfinite(values).all() and (values == np.round(values)).all())
     return False
+
+
+#: column -> (lowest, highest, whether the highest is allowed), in degrees
+_SKY_RANGES = {"ra": (0.0, 360.0, False), "dec": (-90.0, 90.0, True)}
+
+
+def _check_sky_column(
+    df: pd.DataFrame, col: str, raw_values: pd.Series, where: str
+) -> None:
+    """Raise IngestError naming the first non-finite or out-of-range ``col`` value."""
+    lo, hi, closed = _SKY_RANGES[col]
+    values = df[col].to_numpy()
+    with np.errstate(invalid="ignore"):
+        above = values > hi if closed else values >= hi
+        bad = ~np.isfinite(values) | (values < lo) | above
+    rows = np.flatnonzero(bad)
+    if not len(rows):
+        return
+    row = int(rows[0])
+    value = raw_values.iloc[row]
+    shown = repr(value) if isinstance(value, str) else str(value)
+    more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+    interval = f"[{lo:g}, {hi:g}{']' if closed else ')'}"
+    ids = df["id"].iloc[rows[:5]].tolist()
+    msg = (
+        f"{where}: column {col!r} is {shown} at row {row}{more}; expected finite "
+        f"degrees in {interval}, for ids {ids}"
+    )
+    raise IngestError(msg)

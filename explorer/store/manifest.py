@@ -82,18 +82,28 @@ def read_manifest(root: Path) -> dict[str, Any]:
         If ``root`` does not exist, is not a store, or was written by a
         newer format version than this package reads.
     """
-    if not root.exists():
+    try:
+        exists, has_manifest = root.exists(), (root / MANIFEST).is_file()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        msg = f"cannot open store {str(root)[:200]!r}: {exc.strerror or exc}"
+        raise StoreError(msg) from exc
+    if not exists:
         msg = f"store {root} does not exist (build one with `latentsky ingest`)"
         raise StoreError(msg)
     manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
+    if not has_manifest:
         msg = f"{root} is not a latentsky store (no {MANIFEST})"
         raise StoreError(msg)
     try:
         manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
         msg = f"{manifest_path} is not valid JSON: {exc}"
         raise StoreError(msg) from exc
+    if not isinstance(manifest, dict):
+        msg = (
+            f"{manifest_path}: expected a JSON object, found {type(manifest).__name__}"
+        )
+        raise StoreError(msg)
     if manifest.get("format") != FORMAT_NAME:
         found = manifest.get("format")
         msg = f"{manifest_path}: format is {found!r}, expected {FORMAT_NAME!r}"

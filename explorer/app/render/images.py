@@ -145,7 +145,10 @@ def lupton_rgb(
     if not np.isfinite(scale) or scale <= 0:
         scale = 1.0
     channels = [c / scale for c in channels]
-    return make_lupton_rgb(*channels, minimum=0.0, stretch=stretch, Q=q)
+    # astropy computes f(I)/I everywhere and masks I <= 0 afterwards
+    # (np.where): the 0/0 warnings of zero-intensity pixels are spurious
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return make_lupton_rgb(*channels, minimum=0.0, stretch=stretch, Q=q)
 
 
 def render(

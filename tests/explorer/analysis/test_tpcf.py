@@ -1,4 +1,4 @@
-"""TPCF score (Mohale & Lochner): fast implementation vs brute force and the reference."""
+"""TPCF score (Mohale & Lochner): fast version vs brute force and the reference."""
 
 from __future__ import annotations
 
