@@ -6,7 +6,9 @@ id/ra/dec), a directory of per-source FITS cutouts plus a catalogue
 Galaxy10-DECaLS layout (images (N, S, S, 3) uint8, ra, dec, optional ans).
 NaN/inf pixels are replaced by the median of the finite pixels of the same
 band of the same cutout; the count per source is catalogue column n_masked.
-The store is written to a temporary directory and published only on success.
+The store is written to a temporary directory and published only on success;
+--overwrite swaps it with the existing store in one step, and asks for --yes
+when that would drop embedding versions or annotations.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace an existing store at STORE"
     )
     parser.add_argument(
+        "--yes",
+        "--force",
+        dest="yes",
+        action="store_true",
+        help="with --overwrite: also drop the existing store's versions and "
+        "annotations",
+    )
+    parser.add_argument(
         "--chunk",
         type=positive_int,
         default=1024,
@@ -53,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.src,
         args.store,
         overwrite=args.overwrite,
+        force=args.yes,
         catalog=args.catalog,
         chunk=args.chunk,
         progress=not args.no_progress,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.errors import IngestError
+from explorer.errors import IngestError, StoreError
 from explorer.ingest import fits_cube, fits_dir, hdf5
 from explorer.ingest.catalog import prepare_catalog
 from explorer.ingest.fits_common import FITS_SUFFIXES
@@ -27,6 +27,7 @@ from explorer.ingest.hdf5 import HDF5_SUFFIXES
 from explorer.ingest.nanfill import fill_nonfinite
 from explorer.ingest.survey import Opener, Survey
 from explorer.store import Store, StoreBuilder
+from explorer.store.builder import overwrite_losses
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def ingest(
     store_root: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    force: bool = False,
     catalog: str | os.PathLike[str] | None = None,
     chunk: int = DEFAULT_CHUNK,
     progress: bool = True,
@@ -65,6 +67,9 @@ def ingest(
         with ``overwrite=True``).
     overwrite : bool
         Replace an existing store (only once the new one is complete).
+    force : bool
+        With ``overwrite``: also when the existing store holds embedding
+        versions or annotations, which are lost (``--yes``).
     catalog : path-like, optional
         Catalogue file (CSV, FITS table or Parquet) for a directory of
         cutouts, or to replace the table of a FITS cube.
@@ -85,11 +90,14 @@ def ingest(
         inconsistent (message names the file and the problem).
     StoreError
         If ``store_root`` exists and is not a store, or is a store and
-        ``overwrite`` is false.
+        ``overwrite`` is false, or holds versions or annotations and
+        ``force`` is false (the message says what would be lost).
     """
     if chunk < 1:
         msg = f"chunk must be >= 1, got {chunk}"
         raise IngestError(msg)
+    if overwrite:
+        _check_losses(Path(store_root), force)
     src = Path(src)
     started = time.perf_counter()
     with contextlib.closing(open_survey(src, catalog=catalog)) as survey:
@@ -112,6 +120,17 @@ def ingest(
         store.n_sources / max(elapsed, 1e-9),
     )
     return store
+
+
+def _check_losses(store_root: Path, force: bool) -> None:
+    """Refuse (or, with ``force``, warn) when replacing ``store_root`` would
+    drop its versions or annotations."""
+    losses = overwrite_losses(store_root)
+    if losses and not force:
+        msg = f"store {store_root} has {losses}: add --yes to replace it"
+        raise StoreError(msg)
+    if losses:
+        log.warning("replacing store %s drops its %s", store_root, losses)
 
 
 def _copy_rows(
@@ -153,7 +172,12 @@ def detect_kind(src: Path) -> str:
     IngestError
         If ``src`` does not exist or is of no known type.
     """
-    if not src.exists():
+    try:
+        exists = src.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        msg = f"cannot read {str(src)[:200]!r}: {exc.strerror or exc}"
+        raise IngestError(msg) from exc
+    if not exists:
         msg = f"{src} does not exist"
         raise IngestError(msg)
     if src.is_dir():

@@ -2,7 +2,9 @@
 
 The store is written into a temporary sibling directory
 (``.<name>.building-*``) and renamed onto ``root`` only when complete, so a
-crash or a bad chunk never leaves a half-written store behind.
+crash or a bad chunk never leaves a half-written store behind. An existing
+store is swapped out in one step (:func:`explorer.store.atomic.replace_dir`),
+so the path always holds either the old store or the new one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +23,76 @@ import pandas as pd
 from explorer.errors import StoreError
 from explorer.store import atomic, layout
 from explorer.store.catalog import validate_catalog
-from explorer.store.manifest import is_store, new_manifest, write_manifest
+from explorer.store.manifest import (
+    is_store,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+)
 from explorer.store.store import Store
 
 log = logging.getLogger(__name__)
 
 #: Smallest cutout side the encoders accept, in pixels.
 MIN_CUTOUT_SIZE = 8
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _annotation_counts(path: Path) -> list[str]:
+    """``["3 saved clusters", "5 tags"]`` of an annotations file (read-only)."""
+    if not path.is_file():
+        return []
+    counts = []
+    try:
+        # not mode=ro: a read-only connection to a WAL file leaves its
+        # -wal/-shm files behind; this one only reads and removes them on close
+        con = sqlite3.connect(path, timeout=5.0)
+        try:
+            for table, word in (("clusters", "saved cluster"), ("tags", "tag")):
+                (n,) = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+                if n:
+                    counts.append(_plural(int(n), word))
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return [f"an unreadable {layout.ANNOTATIONS}"]
+    return counts
+
+
+def overwrite_losses(root: str | os.PathLike[str]) -> str | None:
+    """What replacing the store at ``root`` would drop, in words, or None.
+
+    Parameters
+    ----------
+    root : path-like
+        An existing store (anything else loses nothing of ours).
+
+    Returns
+    -------
+    str or None
+        For instance ``"2 versions (v1, v2) and 3 saved clusters"``; None
+        when the store holds no versions and no annotations.
+    """
+    root = Path(root)
+    if not is_store(root):
+        return None
+    try:
+        versions = sorted(read_manifest(root).get("versions") or {})
+    except StoreError:
+        versions = []
+    parts = []
+    if versions:
+        shown = ", ".join(versions[:5]) + (", ..." if len(versions) > 5 else "")
+        parts.append(f"{_plural(len(versions), 'version')} ({shown})")
+    parts += _annotation_counts(root / layout.ANNOTATIONS)
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 class StoreBuilder:
@@ -116,7 +182,13 @@ class StoreBuilder:
     def __enter__(self) -> StoreBuilder:
         import zarr
 
+        from explorer.store.health import repair
+
         self.root.parent.mkdir(parents=True, exist_ok=True)
+        # what killed ingests of this path left: finish their swap, drop
+        # their build folders (a live writer's are never touched)
+        atomic.recover_swaps(self.root.parent, self.root.name)
+        repair(self.root)
         self._tmp = Path(
             tempfile.mkdtemp(
                 prefix=layout.building_prefix(self.root), dir=self.root.parent
@@ -212,7 +284,6 @@ class StoreBuilder:
         )
         manifest = new_manifest(self.bands, self.cutout_size, self._n, self.source)
         write_manifest(self._tmp, manifest)
-        with atomic.atomic_path(self.root) as target:
-            os.replace(self._tmp, target)
+        atomic.replace_dir(self._tmp, self.root)
         self.store = Store.open(self.root)
         log.info("wrote store %s with %d sources", self.root, self._n)

@@ -28,7 +28,10 @@ a live writer's work in progress (:func:`owner_pid`):
 - ``versions/.tmp-<version>-<pid>-*``: a version being built;
 - ``.<file>.<pid>.*.tmp`` beside any file: an atomic write in progress;
 - ``.<file>.old-<pid>`` beside any file or folder: the previous copy during
-  an atomic replace.
+  an atomic replace;
+- ``.<folder>.swap-<pid>.json`` beside a folder: the journal of a two-step
+  folder replace (where ``renameat2(RENAME_EXCHANGE)`` is unavailable), which
+  the next open completes or rolls back.
 """
 
 from __future__ import annotations
@@ -114,12 +117,28 @@ def old_copy(target: Path, pid: int) -> Path:
     return target.with_name(f".{target.name}.old-{pid}")
 
 
+def swap_journal(target: Path, pid: int | None = None) -> Path:
+    """Journal of a two-step replace of folder ``target`` (beside it)."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.swap-{pid or os.getpid()}.json")
+
+
+def swap_journal_glob(target: Path) -> str:
+    """Glob (beside ``target``) of every swap journal of ``target``, any pid."""
+    return f".{Path(target).name}.swap-*.json"
+
+
+#: glob of every swap journal in a folder, any target and pid
+SWAP_JOURNAL_GLOB = ".*.swap-*.json"
+
+
 def owner_pid(path: Path) -> int | None:
     """The pid written into a temporary name of this module (None if absent)."""
     name = Path(path).name
     for pattern in (
         r"\.building-(\d+)-",
         r"\.old-(\d+)$",
+        r"\.swap-(\d+)\.json$",
         r"^\.tmp-.+-(\d+)-[^-]+$",
         rf"^\..+\.(\d+)\.[^.]+{re.escape(WRITE_SUFFIX)}$",
     ):

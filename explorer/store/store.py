@@ -72,7 +72,9 @@ class Store:
         root : path-like
             The store directory.
         check : bool
-            For writing or serving: first remove what killed writers left
+            Always, an interrupted replace of the whole store is completed
+            first (:func:`explorer.store.atomic.recover_swaps`). For writing
+            or serving: also remove what killed writers left
             behind (:func:`explorer.store.health.repair`), then run the quick
             health check. A damaged store file raises; a damaged version is
             recorded in :attr:`damaged` and raises only when it is used.
@@ -85,6 +87,9 @@ class Store:
             its own files is damaged, naming the file and what to do.
         """
         root = Path(root)
+        # an overwrite killed between its two renames (no renameat2) left
+        # its journal: complete it first, so that the path holds a store
+        atomic.recover_swaps(root.parent, root.name)
         if not check:
             return cls(root, read_manifest(root))
         from explorer.store.health import quick_check, repair

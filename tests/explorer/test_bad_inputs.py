@@ -290,18 +290,12 @@ def test_unicode_and_huge_strings_are_kept(tmp_path, latentsky_cli):
 
 
 # Path.exists() raises OSError ENAMETOOLONG (it swallows only ENOENT & co.)
-_LONG_PATH_BUG = "OSError: [Errno 36] File name too long, from Path.exists() in "
 
 
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param(
-            "ingest",
-            marks=pytest.mark.xfail(
-                strict=True, reason=_LONG_PATH_BUG + "explorer/ingest/core.py:172"
-            ),
-        ),
+        "ingest",
         "info",
     ],
 )

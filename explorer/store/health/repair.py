@@ -34,6 +34,8 @@ def leftovers(root: str | os.PathLike[str]) -> list[Path]:
     """
     root = Path(root)
     found = list(root.parent.glob(layout.building_glob(root)))
+    found += root.parent.glob(layout.swap_journal_glob(root))
+    found += root.parent.glob(f".{root.name}.old-*")
     for directory in (
         root,
         root / layout.VERSIONS,
@@ -73,6 +75,14 @@ def stale_leftovers(root: str | os.PathLike[str]) -> list[Path]:
 def repair(root: str | os.PathLike[str]) -> list[Path]:
     """Remove :func:`stale_leftovers` (never a published file or a live
     writer's work); return what was removed."""
+    from explorer.store.atomic import recover_swaps
+
+    root = Path(root)
+    # an interrupted swap is completed (never just deleted: it may hold the
+    # only copy of the store) before the rest is cleaned
+    recover_swaps(root.parent, root.name)
+    if (root / layout.VERSIONS).is_dir():
+        recover_swaps(root / layout.VERSIONS)
     removed = []
     for path in stale_leftovers(root):
         if path.is_dir() and not path.is_symlink():

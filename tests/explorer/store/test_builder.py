@@ -83,3 +83,77 @@ def test_build_argument_errors(tmp_path):
         Store.build(tmp_path / "s", ["g", "g"], 8)
     with pytest.raises(StoreError, match="too small"):
         Store.build(tmp_path / "s", ["g"], 4)
+
+
+def test_overwrite_losses_names_versions_and_annotations(small_store_copy):
+    from explorer.store.annotations import Annotations
+    from explorer.store.builder import overwrite_losses
+
+    assert overwrite_losses(small_store_copy) is None
+    notes = Annotations(small_store_copy / "annotations.sqlite")
+    for name in ("a", "b", "c"):
+        notes.save_cluster(name, [1, 2])
+    assert overwrite_losses(small_store_copy) == "3 saved clusters"
+    store = Store.open(small_store_copy)
+    for version in ("v1", "v2"):
+        with store.new_version(version) as tmp:
+            (tmp / "embeddings.npy").write_bytes(b"")
+    assert overwrite_losses(small_store_copy) == (
+        "2 versions (v1, v2) and 3 saved clusters"
+    )
+
+
+def test_overwrite_needs_yes_when_it_drops_work(small_store_copy, demo_fits, capsys):
+    from explorer.cli import main
+    from explorer.store.annotations import Annotations
+
+    Annotations(small_store_copy / "annotations.sqlite").save_cluster("a", [1])
+    before = sorted(p.name for p in small_store_copy.rglob("*"))
+    argv = ["ingest", str(demo_fits), str(small_store_copy), "--overwrite"]
+    assert main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"latentsky ingest: error: store {small_store_copy} has 1 saved cluster: "
+        "add --yes to replace it"
+    ]
+    assert sorted(p.name for p in small_store_copy.rglob("*")) == before
+    assert main([*argv, "--no-progress", "--force"]) == 0
+    assert not (small_store_copy / "annotations.sqlite").exists()
+
+
+def test_open_completes_an_overwrite_killed_between_renames(store, tmp_path):
+    import subprocess
+    import sys
+
+    from explorer.store import layout
+    from explorer.store.atomic import write_json
+
+    pid = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    root = store.root
+    old = layout.old_copy(root, pid)
+    new = root.with_name(layout.building_prefix(root, pid) + "x")
+    journal = layout.swap_journal(root, pid)
+    write_json(journal, {"target": root.name, "new": new.name, "old": old.name})
+    root.rename(old)  # killed here: nothing at the path
+    reopened = Store.open(root)  # new is gone too: the old store comes back
+    assert reopened.n_sources == 10
+    assert sorted(p.name for p in root.parent.iterdir()) == [root.name]
+
+
+def test_build_removes_dead_builds_of_its_target(tmp_path, make_pixels, make_catalog):
+    from explorer.store import layout
+
+    root = tmp_path / "s"
+    stale = tmp_path / (layout.building_prefix(root, 2**22 + 7) + "abc")
+    stale.mkdir()
+    (stale / "x").write_text("half")
+    with Store.build(root, ["r"], 8) as builder:
+        builder.append(make_pixels(3, bands=1), make_catalog(np.arange(3)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
