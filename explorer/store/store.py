@@ -92,19 +92,11 @@ class Store:
         atomic.recover_swaps(root.parent, root.name)
         if not check:
             return cls(root, read_manifest(root))
-        from explorer.store.health import quick_check, repair
-        from explorer.store.manifest import is_store
+        from explorer.store.health import prepare_to_use
 
-        if is_store(root):
-            repair(root)
+        damaged = prepare_to_use(root)
         store = cls(root, read_manifest(root))
-        problems = quick_check(root)
-        fatal = [p for p in problems if p.version is None]
-        if fatal:
-            more = f" (and {len(fatal) - 1} more: run `latentsky check`)"
-            raise StoreError(str(fatal[0]) + (more if len(fatal) > 1 else ""))
-        for problem in problems:
-            store.damaged.setdefault(problem.version, str(problem))
+        store.damaged = damaged
         return store
 
     @classmethod
@@ -402,29 +394,6 @@ class Store:
 
     def summary(self) -> str:
         """Human-readable multi-line description (used by ``latentsky info``)."""
-        cat = self.catalog
-        lines = [
-            f"store      {self.root}",
-            f"format     {layout.FORMAT_NAME} v{self.manifest['format_version']}",
-            f"sources    {self.n_sources:,}",
-            f"bands      {', '.join(self.bands)}",
-            f"cutouts    {self.cutout_size}x{self.cutout_size} px float32",
-            f"ra range   {cat['ra'].min():.4f} .. {cat['ra'].max():.4f} deg",
-            f"dec range  {cat['dec'].min():.4f} .. {cat['dec'].max():.4f} deg",
-            f"columns    {', '.join(c for c in cat.columns if not c.startswith('_'))}",
-            f"disk       {self.disk_bytes() / 2**20:,.1f} MiB",
-        ]
-        masked = int(cat["n_masked"].astype(bool).sum()) if "n_masked" in cat else 0
-        lines.append(f"masked     {masked:,} sources had NaN/inf pixels (filled)")
-        if not self.versions:
-            lines.append(
-                "versions   none yet (run `latentsky train` and `latentsky embed`)"
-            )
-        for name in self.versions:
-            info = self.manifest["versions"][name]
-            mark = "*" if name == self.current_version else " "
-            dim = info.get("embedding_dim", "?")
-            lines.append(
-                f"version  {mark} {name}  dim={dim}  created {info.get('created')}"
-            )
-        return "\n".join(lines)
+        from explorer.store.summary import summary_text
+
+        return summary_text(self)

@@ -203,3 +203,42 @@ def require_healthy(root: str | os.PathLike[str]) -> None:
         more = f" (and {len(problems) - 1} more: run `latentsky check`)"
         msg = str(problems[0]) + (more if len(problems) > 1 else "")
         raise StoreError(msg)
+
+
+def prepare_to_use(root: str | os.PathLike[str]) -> dict[str, str]:
+    """Ready a store for writing or serving: repair, then the quick check.
+
+    Removes what killed writers left behind (:func:`.repair.repair`), then
+    runs :func:`quick_check`.
+
+    Parameters
+    ----------
+    root : path-like
+        The store directory.
+
+    Returns
+    -------
+    dict
+        Damaged version -> the first problem found in it (usable versions
+        are not listed).
+
+    Raises
+    ------
+    StoreError
+        If one of the store's own files (not a version's) is damaged: the
+        first problem, and how many more there are.
+    """
+    from explorer.store.health.repair import repair
+    from explorer.store.manifest import is_store
+
+    if is_store(root):
+        repair(root)
+    problems = quick_check(root)
+    fatal = [p for p in problems if p.version is None]
+    if fatal:
+        more = f" (and {len(fatal) - 1} more: run `latentsky check`)"
+        raise StoreError(str(fatal[0]) + (more if len(fatal) > 1 else ""))
+    damaged: dict[str, str] = {}
+    for problem in problems:
+        damaged.setdefault(problem.version, str(problem))
+    return damaged
