@@ -7,6 +7,7 @@ builds nothing; :func:`create_app` makes one session's page.
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 
@@ -64,6 +65,51 @@ def _notifier(state: AppState):
     state.param.watch(show, "notification")
 
 
+def damaged_versions(store: Store) -> dict[str, str]:
+    """Versions of ``store`` that cannot be shown, and why (the quick check).
+
+    A damaged store file is left to ``latentsky serve`` (it refuses to start);
+    here only versions are left out, so one broken version never breaks a page.
+    """
+    from explorer.store.health import quick_check
+
+    damaged = dict(store.damaged)
+    try:
+        problems = quick_check(store.root)
+    except LatentskyError:
+        return damaged
+    for problem in problems:
+        if problem.version is not None:
+            damaged.setdefault(problem.version, str(problem))
+    return damaged
+
+
+def _healthy_version(
+    store: Store, version: str | None, damaged: dict[str, str]
+) -> str | None:
+    """``version`` (or the current one) unless damaged, else the newest healthy."""
+    healthy = [v for v in store.versions if v not in damaged]
+    wanted = version or store.current_version
+    if wanted in healthy:
+        return wanted
+    return healthy[-1] if healthy else None
+
+
+def _damage_notice(damaged: dict[str, str]) -> pn.pane.HTML | None:
+    """A sidebar notice naming each damaged version left out of the selector."""
+    if not damaged:
+        return None
+    items = "".join(
+        f"<li>version <b>{html.escape(v)}</b> left out: {html.escape(why)}</li>"
+        for v, why in damaged.items()
+    )
+    return pn.pane.HTML(
+        f"<ul style='color:#f0a020;padding-left:14px'>{items}</ul>",
+        css_classes=["damaged-versions"],
+        sizing_mode="stretch_width",
+    )
+
+
 def create_app(
     store: Store | str, version: str | None = None, *, sync_url: bool = True
 ) -> pn.template.FastListTemplate:
@@ -80,7 +126,11 @@ def create_app(
     """
     if not isinstance(store, Store):
         store = Store.open(store)
+    damaged = damaged_versions(store)
+    version = _healthy_version(store, version, damaged)
     state = AppState(store, **({"version": version} if version else {}))
+    if damaged:
+        state.param.version.objects = [v for v in store.versions if v not in damaged]
     if sync_url and pn.state.location is not None:
         query = {
             k: v[0].decode() for k, v in (pn.state.session_args or {}).items() if v
@@ -88,6 +138,8 @@ def create_app(
         state.apply_url_query(query)
         pn.state.location.sync(state, URL_PARAMS)
     _notifier(state)
+    for name, why in damaged.items():
+        state.notify("warning", f"version {name!r} is damaged and left out: {why}")
 
     map_view = MapView(state)
     tabs = pn.Tabs(
@@ -113,6 +165,9 @@ def create_app(
         main_layout=None,
     )
     template.sidebar.append(ControlsView(state))
+    notice = _damage_notice(damaged)
+    if notice is not None:
+        template.sidebar.append(notice)
     template.sidebar.append(pn.layout.Divider())
     template.sidebar.append(CutoutView(state))
     template.main.append(

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tornado.routing import AnyMatches, HostMatches
+from tornado.web import RequestHandler
 
+from explorer.app import access
+from explorer.app.upload import MAX_UPLOAD_BYTES
 from explorer.store import Store
 
 log = logging.getLogger(__name__)
+
+#: the signals that stop ``latentsky serve`` cleanly (exit status 0)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: an upload of :data:`MAX_UPLOAD_BYTES` base64-encoded, plus the message frame
+WEBSOCKET_MAX_MESSAGE_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 2**20
 
 
 def warm_up(store: Store, version: str) -> float:
@@ -68,11 +79,12 @@ def serve(
     port: int,
     address: str,
     allow_origin: Sequence[str] = (),
+    basic_auth: dict[str, str] | None = None,
     session_timeout_s: float = 15.0,
     show: bool = False,
     warmup: bool = True,
 ) -> None:
-    """Serve the dashboard of ``store`` until interrupted (Ctrl-C).
+    """Serve the dashboard of ``store`` until SIGINT or SIGTERM.
 
     Parameters
     ----------
@@ -84,11 +96,14 @@ def serve(
         The version the user asked for (None: each session follows the
         current version).
     port : int
-        Port, 0 for any free one.
+        Port (the caller chose a free one for 0).
     address : str
         Address to bind.
     allow_origin : sequence of str
-        Extra websocket origins ``host[:port]``.
+        Extra websocket origins ``host[:port]`` (their hosts are allowed too).
+    basic_auth : dict, optional
+        ``{user: password}``: a login page guards every page (Panel's basic
+        auth with a random cookie secret per server process).
     session_timeout_s : float
         Seconds after its page closed that a session is released.
     show : bool
@@ -114,7 +129,8 @@ def serve(
     def session():
         return app_main.create_app(root, requested_version)
 
-    origins = [f"localhost:{port}", f"127.0.0.1:{port}", *allow_origin]
+    hosts = access.allowed_hosts(address, allow_origin)
+    auth = {"basic_auth": basic_auth, "cookie_secret": secrets.token_hex(32)}
     server = pn.serve(
         {"/": session},
         port=port,
@@ -122,21 +138,66 @@ def serve(
         show=False,
         start=False,
         title="latentsky",
-        websocket_origin=origins if port else "*",
+        websocket_origin=access.websocket_origins(hosts, port, allow_origin),
+        # an upload travels base64-encoded in one websocket message
+        websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES,
         # bokeh's own names: a closed page's session (its views, callbacks
         # and subscriptions) is destroyed this long after its socket closed
         check_unused_sessions_milliseconds=max(500, int(session_timeout_s * 500)),
         unused_session_lifetime_milliseconds=max(1, int(session_timeout_s * 1000)),
+        **(auth if basic_auth else {}),
     )
+    refuse_foreign_hosts(server, hosts)
     # installs bokeh's background tasks (the unused-session reaper among
     # them) on the loop; without it no session is ever destroyed
     server.start()
+    stop_on_signals(server)
     url = f"http://{address}:{server.port}/"
     log.info("latentsky dashboard of %s (version %s) at %s", store.root, version, url)
+    log.info("answering to hosts %s", ", ".join(hosts))
     print(f"serving {store.root} at {url}", flush=True)
     if show:
         server.io_loop.add_callback(server.show, "/")
-    try:
-        server.io_loop.start()
-    except KeyboardInterrupt:
-        log.info("stopped")
+    server.io_loop.start()
+    log.info("stopped")
+
+
+class _ForeignHost(RequestHandler):
+    """403 for a request whose Host header names none of the served hosts."""
+
+    def prepare(self) -> None:
+        self.set_status(403)
+        self.finish("unknown host: this dashboard answers only to its own names\n")
+
+
+def refuse_foreign_hosts(server, hosts: Sequence[str]) -> None:
+    """Route requests for any other ``Host`` than ``hosts`` to a 403.
+
+    Bokeh checks the websocket ``Origin`` only; this guards the HTTP pages too
+    (DNS rebinding) with tornado's host matching in front of every handler.
+    """
+    app = server._tornado  # bokeh's tornado Application
+    router = app.default_router
+    last = router.rules[-1]
+    last.matcher = HostMatches(access.host_pattern(hosts))
+    router.add_rules([(AnyMatches(), _ForeignHost)])
+
+
+def stop_on_signals(server) -> None:
+    """Stop ``server`` and its IOLoop on SIGINT and SIGTERM (exit status 0).
+
+    The handlers run on the asyncio loop itself (``loop.add_signal_handler``,
+    what tornado's deprecated ``add_callback_from_signal`` now defers to), so
+    the stop happens between two callbacks, never inside one.
+    """
+    loop = server.io_loop.asyncio_loop
+
+    def stop(signum: int) -> None:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        server.stop()
+        server.io_loop.stop()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop, sig)

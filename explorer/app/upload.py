@@ -18,6 +18,14 @@ from explorer.jobs.runner import embed_cutouts
 
 log = logging.getLogger(__name__)
 
+#: the largest FITS upload accepted (the server's websocket limit fits it)
+MAX_UPLOAD_BYTES = 16 * 2**20
+
+
+def upload_limit_text() -> str:
+    """The upload limit as shown to the user, e.g. ``16 MiB``."""
+    return f"{MAX_UPLOAD_BYTES / 2**20:g} MiB"
+
 
 def parse_fits_cutout(
     data: bytes, bands: Sequence[str], size: int, filename: str = "upload"
@@ -46,9 +54,18 @@ def parse_fits_cutout(
     Raises
     ------
     DataError
-        If the file is not FITS, holds no image, or its shape does not match.
+        If the file is larger than :data:`MAX_UPLOAD_BYTES`, is not FITS,
+        holds no image, or its shape does not match.
     """
     from astropy.io import fits
+
+    if len(data) > MAX_UPLOAD_BYTES:
+        msg = (
+            f"{filename} is {len(data) / 2**20:.1f} MiB, larger than the "
+            f"{upload_limit_text()} an upload may be (one cutout of "
+            f"{len(bands)}x{size}x{size} px needs far less)"
+        )
+        raise DataError(msg)
 
     try:
         with fits.open(io.BytesIO(data), memmap=False) as hdul:

@@ -2,7 +2,9 @@
 
 Suites: ``ssl`` (training/embedding throughput and representation quality),
 ``analysis`` (map, similarity search, anomaly scores, metrics), ``ui`` (real
-browser against a real server). ``all`` runs each in turn with its default
+browser against a real server), ``load`` (1/5/20 concurrent browser
+sessions hovering, selecting, saving), ``soak`` (50 sessions opened and
+closed, then the idle server). ``all`` runs each in turn with its default
 sizes.
 """
 
@@ -22,7 +24,7 @@ from explorer.commands.options import (
 )
 
 NAME = "bench"
-HELP = "run benchmarks (ssl, analysis, ui, all) and write JSON results"
+HELP = "run benchmarks (ssl, analysis, ui, load, soak, all) and write JSON results"
 
 #: the training flags of the ssl suite (the rest keep TrainConfig's defaults)
 SSL_TRAINING_FLAGS = (
@@ -97,7 +99,12 @@ SUITES: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = 
     "ssl": (add_ssl_arguments, run_ssl),
     "analysis": _module_suite("explorer.bench.analysis"),
     "ui": _module_suite("explorer.bench.ui"),
+    "load": _module_suite("explorer.bench.load"),
+    "soak": _module_suite("explorer.bench.soak"),
 }
+
+#: suites that serve a given analysed store (``--store``): not part of ``all``
+NEED_A_STORE = ("load", "soak")
 
 
 def _add_out(parser: argparse.ArgumentParser, default: str) -> None:
@@ -117,7 +124,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen suite (or each in turn) and print where results went."""
-    suites = list(SUITES) if args.suite == "all" else [args.suite]
+    every = [suite for suite in SUITES if suite not in NEED_A_STORE]
+    suites = every if args.suite == "all" else [args.suite]
     for suite in suites:
         add_suite_arguments, run_suite = SUITES[suite]
         if args.suite == "all":

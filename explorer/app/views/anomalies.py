@@ -11,6 +11,7 @@ import param
 from explorer.app.data import page_slice
 from explorer.app.state import AppState
 from explorer.app.views.gallery import CutoutGallery
+from explorer.errors import LatentskyError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,10 @@ class AnomalyView(pn.viewable.Viewer):
         super().__init__(state=state, **params)
         from explorer.store.annotations import Annotations
 
-        self._notes = Annotations.of_store(state.store)
+        try:  # a broken annotations database only costs the tags
+            self._notes = Annotations.of_store(state.store)
+        except LatentskyError:
+            self._notes = None
         self._toggle = pn.widgets.Toggle.from_param(
             state.param.show_anomalies,
             label="Highlight top-k on the map",
@@ -89,7 +93,7 @@ class AnomalyView(pn.viewable.Viewer):
         ids = state.data.ids[rows]
         sl, n_pages = page_slice(len(ids), self.page, PER_PAGE)
         page_ids = ids[sl]
-        tags = self._notes.tag_of(ids) if len(ids) else None
+        tags = self._notes.tag_of(ids) if len(ids) and self._notes is not None else None
         reviewed = int((tags != "").sum()) if tags is not None else 0
         self._progress.max = max(len(ids), 1)
         self._progress.value = reviewed

@@ -3,6 +3,7 @@ on the map, export (CSV / FITS table / VOTable). Stored in annotations.sqlite.""
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 
@@ -11,6 +12,7 @@ import param
 
 from explorer.app.services import subscribe_session
 from explorer.app.state import AppState
+from explorer.errors import LatentskyError
 from explorer.store.export import FORMAT_SUFFIX, export_bytes
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,15 @@ class ClustersView(pn.viewable.Viewer):
         super().__init__(state=state, **params)
         from explorer.store.annotations import Annotations
 
-        self._notes = Annotations.of_store(state.store)
+        #: why the annotation database cannot be used (None: it can)
+        self.unavailable: str | None = None
+        try:
+            self._notes = Annotations.of_store(state.store)
+        except LatentskyError as exc:
+            self._notes = None
+            broken = exc
+        else:
+            broken = None
         self._name = pn.widgets.TextInput(
             label="Cluster name", placeholder="e.g. rings", width=180
         )
@@ -65,11 +75,35 @@ class ClustersView(pn.viewable.Viewer):
         self._select.on_click(self._on_select)
         self._rename.on_click(self._on_rename)
         self._delete.on_click(self._on_delete)
-        self._refresh()
+        self._actions = [
+            self._save, self._choice, self._show, self._select, self._rename,
+            self._delete, self._download,
+        ]  # fmt: skip
+        if broken is not None:
+            self._mark_unavailable(broken)
+        else:
+            self._refresh()
         # other sessions (and the CLI) write the same database: the server's
         # store watch tells us when its revision counter moved
-        self._revision = self._notes.revision()
+        try:
+            self._revision = -1 if broken else self._notes.revision()
+        except LatentskyError as exc:
+            self._revision = -1
+            self._mark_unavailable(exc)
         subscribe_session(state.store.root, on_revision=self._on_revision)
+
+    def _mark_unavailable(self, exc: Exception) -> None:
+        """Show why saved clusters cannot be used and disable their actions."""
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if self.unavailable is None:
+            log.warning("saved clusters unavailable: %s", reason)
+        self.unavailable = reason
+        self._table.object = (
+            "<div class='clusters-unavailable' style='color:#f0a020'>"
+            f"saved clusters unavailable: {html.escape(reason)}</div>"
+        )
+        for widget in self._actions:
+            widget.disabled = True
 
     def _on_revision(self, revision: int) -> None:
         if revision != self._revision:
@@ -190,7 +224,17 @@ class ClustersView(pn.viewable.Viewer):
     # -------------------------------------------------------------- listing
     @param.depends("state.clusters_changed", watch=True)
     def _refresh(self) -> None:
-        frame = self._notes.clusters()
+        if self._notes is None:
+            return
+        try:
+            frame = self._notes.clusters()
+        except LatentskyError as exc:
+            self._mark_unavailable(exc)
+            return
+        if self.unavailable is not None:  # the database was repaired
+            self.unavailable = None
+            for widget in self._actions:
+                widget.disabled = False
         names = frame["name"].tolist()
         current = self._choice.value
         self._choice.options = names

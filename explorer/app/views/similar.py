@@ -13,7 +13,7 @@ import param
 from explorer.app import services
 from explorer.app.services import similarity_index
 from explorer.app.state import AppState
-from explorer.app.upload import embed_upload, parse_fits_cutout
+from explorer.app.upload import embed_upload, parse_fits_cutout, upload_limit_text
 from explorer.app.views.gallery import CutoutGallery
 from explorer.errors import LatentskyError
 
@@ -174,7 +174,14 @@ class SimilarView(pn.viewable.Viewer):
         return pn.Column(
             self._header,
             pn.Row(self._k, self._refine),
-            pn.Row(pn.pane.HTML("Search by a FITS cutout:", width=150), self._upload),
+            pn.Row(
+                pn.pane.HTML(
+                    f"Search by a FITS cutout (at most {upload_limit_text()}):",
+                    width=150,
+                    css_classes=["upload-limit"],
+                ),
+                self._upload,
+            ),
             self._gallery,
             name="Similar",
             sizing_mode="stretch_width",
