@@ -7,10 +7,14 @@ never compared blindly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import os
 import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +69,38 @@ def write_result(
     path = Path(out_dir) / f"{name}-{env['date'][:10]}.json"
     atomic.write_json(path, {"benchmark": name, "environment": env, "results": results})
     return path
+
+
+@contextlib.contextmanager
+def store_copy(store: str | os.PathLike[str] | None, suite: str) -> Iterator[Path]:
+    """A private copy of ``store`` for a benchmark that writes to it.
+
+    Parameters
+    ----------
+    store : path-like or None
+        The analysed store given as ``--store``.
+    suite : str
+        The benchmark's name, for the error and the temporary folder.
+
+    Yields
+    ------
+    pathlib.Path
+        The copy (removed afterwards).
+
+    Raises
+    ------
+    LatentskyError
+        If no store was given.
+    """
+    from explorer.errors import LatentskyError
+
+    if not store:
+        msg = f"latentsky bench {suite} needs --store STORE (an analysed store)"
+        raise LatentskyError(msg)
+    temp = Path(tempfile.mkdtemp(prefix=f"latentsky-bench-{suite}-"))
+    try:
+        root = temp / "store"
+        shutil.copytree(store, root)
+        yield root
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

@@ -21,8 +21,6 @@ import asyncio
 import io
 import logging
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -350,18 +348,10 @@ def measure(store_root: Path, counts: list[int], duration_s: float) -> dict:
 
 def run(args: argparse.Namespace) -> Path:
     """Run the benchmark on a copy of ``--store``; write ``load-<date>.json``."""
-    from explorer.bench import write_result
+    from explorer.bench import store_copy, write_result
 
-    if not args.store:
-        from explorer.errors import LatentskyError
-
-        msg = "latentsky bench load needs --store STORE (an analysed store)"
-        raise LatentskyError(msg)
-    logging.basicConfig(level=logging.INFO)
-    temp = Path(tempfile.mkdtemp(prefix="latentsky-bench-load-"))
-    try:
-        root = temp / "store"
-        shutil.copytree(args.store, root)
+    with store_copy(args.store, "load") as root:
+        logging.basicConfig(level=logging.INFO)
         results = measure(root, list(args.sessions), args.duration)
         results["note"] = (
             f"one headless {CHROMIUM}, one context per session, on this "
@@ -370,8 +360,6 @@ def run(args: argparse.Namespace) -> Path:
         return write_result(
             "load", results, args.out, device=f"cpu ({os.cpu_count()} cores)"
         )
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 __all__ = ["add_arguments", "measure", "run"]

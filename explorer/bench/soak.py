@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -139,22 +137,12 @@ def measure(store_root: Path, n_sessions: int, idle_s: float) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> Path:
     """Run the soak on a copy of ``--store``; write ``soak-<date>.json``."""
-    from explorer.bench import write_result
+    from explorer.bench import store_copy, write_result
 
-    if not args.store:
-        from explorer.errors import LatentskyError
-
-        msg = "latentsky bench soak needs --store STORE (an analysed store)"
-        raise LatentskyError(msg)
-    logging.basicConfig(level=logging.INFO)
-    temp = Path(tempfile.mkdtemp(prefix="latentsky-bench-soak-"))
-    try:
-        root = temp / "store"
-        shutil.copytree(args.store, root)
+    with store_copy(args.store, "soak") as root:
+        logging.basicConfig(level=logging.INFO)
         results = measure(root, args.sessions, args.idle)
         log.info("soak: %s", results)
         return write_result(
             "soak", results, args.out, device=f"cpu ({os.cpu_count()} cores)"
         )
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
