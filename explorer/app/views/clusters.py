@@ -27,6 +27,8 @@ class ClustersView(pn.viewable.Viewer):
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, state: AppState, **params) -> None:
+        # Long on purpose: one widget per line, in the order the tab shows
+        # them, then their wiring; split up, the layout would be harder to read.
         super().__init__(state=state, **params)
         from explorer.store.annotations import Annotations
 
