@@ -194,11 +194,13 @@ class StoreWatch:
     def _poll_job(self) -> JobSnapshot | None:
         """The job snapshot if it changed since the last poll, else None."""
         from explorer.jobs import JobRunner
+        from explorer.store.layout import JOBS, LOCK
 
-        runner = JobRunner(self.root)
-        if not self._job_running and not runner.lock_path.exists():
+        # the idle case (every tick without a job) is one stat, no store open
+        if not self._job_running and not (self.root / JOBS / LOCK).exists():
             return None  # nothing ran since the last look
         try:
+            runner = JobRunner(self.root)
             info = runner.status()
             tail = runner.log_tail(info.job_id, 12) if info is not None else ""
             snapshot = JobSnapshot(info, tail)
