@@ -106,7 +106,11 @@ def _kill_runs(job: dict, trials: Path) -> dict:
         exchange = not (job.get("alternate_exchange") and k % 2)
         store = _prepare(template, trials / f"t{k:02d}")
         delay = rng.uniform(0.0, duration)
-        killed, _ = _run(argv, store, exchange, delay)
+        killed, elapsed = _run(argv, store, exchange, delay)
+        if not killed:
+            # the command ran faster than when it was measured (a busy
+            # machine then): draw later delays within its real duration
+            duration = min(duration, elapsed)
         trial = {"store": str(store), "delay": delay, "killed": killed}
         results.append({**trial, "exchange": exchange})
         k += 1
