@@ -14,16 +14,20 @@ import sys
 import holoviews as hv
 import panel as pn
 
+from explorer.app.offline import TEMPLATE_OPTIONS
 from explorer.app.state import URL_PARAMS, AppState
 from explorer.app.views.anomalies import AnomalyView
 from explorer.app.views.clusters import ClustersView
 from explorer.app.views.controls import ControlsView
 from explorer.app.views.cutout import CutoutView
 from explorer.app.views.grid import GridView
+from explorer.app.views.inspector import InspectorView
 from explorer.app.views.jobs import JobsView
 from explorer.app.views.map import MapView
 from explorer.app.views.metrics import MetricsView
+from explorer.app.views.samp import ShareView
 from explorer.app.views.similar import SimilarView
+from explorer.app.views.sky import SkyView
 from explorer.errors import LatentskyError
 from explorer.store import Store
 
@@ -148,12 +152,20 @@ def create_app(
         ("Anomalies", AnomalyView(state)),
         ("Clusters", ClustersView(state)),
         ("Re-embed", JobsView(state)),
-        dynamic=False,
+        ("Inspector", InspectorView(state)),
+        ("Sky", SkyView(state)),
+        ("Export & SAMP", ShareView(state)),
+        dynamic=True,
         sizing_mode="stretch_width",
     )
     # a click on a source opens the similar tab
     state.param.watch(
         lambda e: setattr(tabs, "active", 1) if e.new else None, "similar_query_ids"
+    )
+    # an inspected source opens the inspector tab
+    state.param.watch(
+        lambda e: setattr(tabs, "active", 5) if e.new is not None else None,
+        "inspected_id",
     )
 
     template = pn.template.FastListTemplate(
@@ -163,6 +175,7 @@ def create_app(
         sidebar_width=240,
         header_background="#0d1117",
         main_layout=None,
+        **TEMPLATE_OPTIONS,
     )
     template.sidebar.append(ControlsView(state))
     notice = _damage_notice(damaged)
