@@ -12,41 +12,31 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from explorer.ingest.synthetic import measure
+from explorer.ingest.synthetic.artefacts import saturate
 from explorer.ingest.synthetic.canvas import Canvas
-from explorer.ingest.synthetic.kinds import (
-    KINDS,
-    RENDERERS,
-    allocate,
-    render_background,
-)
-from explorer.ingest.synthetic.optics import (
-    SEEING_LEVELS,
-    SKY_SIGMA,
-    observe,
-    optics_for,
-)
-from explorer.ingest.synthetic.photometry import BANDS, F32, ZEROPOINT
+from explorer.ingest.synthetic.kinds import KINDS, allocate
+from explorer.ingest.synthetic.neighbours import companions, faint_field
+from explorer.ingest.synthetic.optics import add_noise, convolve, optics_for
+from explorer.ingest.synthetic.photometry import BANDS
+from explorer.ingest.synthetic.renderers import AFTER_NOISE, BEFORE_NOISE, RENDERERS
+from explorer.ingest.synthetic.settings import DEMO, SurveySettings
 
 #: Centre (RA, Dec) and side of the survey patch in degrees.
 PATCH_CENTER = (150.1, 2.2)
 PATCH_SIDE = 4.0
+#: Sources closer than this to the patch border (deg) get the EDGE flag.
+EDGE_MARGIN = 0.03
 _N_CLUMPS = 14
 #: Probability that a source of each kind sits in a clump.
 _CLUSTERED = {
     "elliptical": 0.65,
     "disc": 0.3,
+    "red_compact": 0.5,
     "merger": 0.5,
     "ring": 0.3,
     "lens_arc": 0.7,
-}
-_TRACTOR_TYPE = {
-    "elliptical": "DEV",
-    "disc": "EXP",
-    "star": "PSF",
-    "red_quasar": "PSF",
-    "merger": "COMP",
-    "ring": "SER",
-    "lens_arc": "DEV",
+    "dust_lane": 0.3,
 }
 
 BATCH = 256
@@ -78,18 +68,38 @@ def _sky_positions(
 
 
 # ------------------------------------------------------------ the survey
-def _plan(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _plan(
+    n: int, seed: int, settings: SurveySettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kind index, RA and Dec of every source (cheap, O(n))."""
     rng = np.random.default_rng([seed, 0])
-    kind_idx = allocate(n, rng)
+    kind_idx = allocate(n, rng, settings.fractions)
     ra, dec = _sky_positions(kind_idx, rng)
     return kind_idx, ra, dec
 
 
+def _edge(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """True for sources within :data:`EDGE_MARGIN` of the patch border."""
+    ra0, dec0 = PATCH_CENTER
+    half = PATCH_SIDE / 2 - EDGE_MARGIN
+    dra = ((ra - ra0 + 180.0) % 360.0 - 180.0) * np.cos(np.radians(dec0))
+    return (np.abs(dra) > half) | (np.abs(dec - dec0) > half)
+
+
+def _apply(steps, kind_idx, img, optics, rng) -> None:
+    """Run each kind's detector step on its cutouts of ``img``, in place."""
+    for kind, step in steps.items():
+        rows = np.flatnonzero(kind_idx == KINDS.index(kind))
+        if len(rows):
+            part = img[rows]
+            step(part, optics, rng)
+            img[rows] = part
+
+
 def _render_batch(
-    kind_idx: np.ndarray, size: int, rng: np.random.Generator
+    kind_idx: np.ndarray, size: int, settings: SurveySettings, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Observed cutouts and catalogue columns of one batch of sources.
+    """Observed cutouts and measured catalogue columns of one batch of sources.
 
     Parameters
     ----------
@@ -97,6 +107,8 @@ def _render_batch(
         ``(k,)`` index into :data:`KINDS` of each source.
     size : int
         Cutout side ``S`` in pixels.
+    settings : SurveySettings
+        Observing settings.
     rng : numpy.random.Generator
         The batch's random stream.
 
@@ -105,48 +117,46 @@ def _render_batch(
     cube : ndarray
         ``(k, 3, S, S)`` float32 cutouts (nanomaggies).
     columns : dict of str to ndarray
-        ``mag_g``, ``mag_r``, ``mag_z`` (AB), ``shape_r`` and ``psf_fwhm_r``
-        (arcsec), ``(k,)`` each.
+        ``flux_*``, ``mag_*``, ``size_r``, ``psf_fwhm_r`` and ``flags``
+        (without ``EDGE``), ``(k,)`` each.
     """
-    optics = optics_for(size)
+    optics = optics_for(size, settings)
     k = len(kind_idx)
-    ext = np.zeros((k, len(BANDS), optics.P, optics.P), dtype=F32)
-    total = np.zeros((k, len(BANDS)), dtype=F32)
-    r_half = np.zeros(k)
-    points: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    level = optics.draw_seeing(rng, k)
+    bands = np.arange(len(BANDS))[None, :]
+    canvas = Canvas(k, optics, rng, optics.gamma[bands, level])
     for i, kind in enumerate(KINDS):
-        sub = np.flatnonzero(kind_idx == i)
-        if not len(sub):
-            continue
-        cv = Canvas(len(sub), optics.P, optics.pix, rng)
-        r_half[sub] = RENDERERS[kind](cv)
-        ext[sub] = cv.ext
-        total[sub] = cv.total
-        for x, y, f in cv.points:
-            full_x, full_y = np.zeros(k, F32), np.zeros(k, F32)
-            full_f = np.zeros((k, len(BANDS)), F32)
-            full_x[sub], full_y[sub], full_f[sub] = x, y, f
-            points.append((full_x, full_y, full_f))
-    bg = Canvas(k, optics.P, optics.pix, rng)
-    render_background(bg)
-    ext += bg.ext
-    points += bg.points
-    level = rng.integers(0, SEEING_LEVELS, k)
-    cube = observe(ext, points, level, optics, rng)
-    # Catalogue photometry: true total flux plus aperture-like noise.
-    err = SKY_SIGMA * np.sqrt(np.pi * (2.0 / optics.pix) ** 2)
-    measured = np.maximum(total + rng.normal(size=total.shape) * err, 0.05 * err)
-    mags = ZEROPOINT - 2.5 * np.log10(measured)
+        rows = np.flatnonzero(kind_idx == i)
+        if len(rows):
+            part = canvas.sub(rows)
+            RENDERERS[kind](part)
+            canvas.merge(part, rows)
+    nearest = companions(canvas)
+    faint_field(canvas)
+    img = convolve(canvas.ext, canvas.points, level, optics)
+    _apply(BEFORE_NOISE, kind_idx, img, optics, rng)
+    add_noise(img, optics, rng)
+    _apply(AFTER_NOISE, kind_idx, img, optics, rng)
+    saturated = saturate(img, optics, rng)
+    flux, error = measure.photometry(img, level, optics)
+    mags = measure.magnitudes(flux, error)
     columns = {
-        **{f"mag_{b}": mags[:, j].astype(F32) for j, b in enumerate(BANDS)},
-        "shape_r": r_half.astype(F32),
-        "psf_fwhm_r": optics.fwhm_arcsec[level, 1],
+        **{f"flux_{b}": flux[:, j] for j, b in enumerate(BANDS)},
+        **{f"mag_{b}": mags[:, j] for j, b in enumerate(BANDS)},
+        "size_r": measure.size(img[:, 1], optics),
+        "psf_fwhm_r": optics.fwhm_arcsec[1, level[:, 1]],
+        "flags": measure.flags(saturated, nearest, optics),
     }
-    return cube, columns
+    return img, columns
 
 
 def iter_survey(
-    n: int, *, size: int = 64, seed: int = 0, batch: int = BATCH
+    n: int,
+    *,
+    size: int = 64,
+    seed: int = 0,
+    batch: int = BATCH,
+    settings: SurveySettings = DEMO,
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Generate the survey in batches.
 
@@ -155,21 +165,30 @@ def iter_survey(
     n : int
         Number of sources.
     size : int
-        Cutout side ``S`` in pixels (the field is always 16 arcsec).
+        Cutout side ``S`` in pixels (the field is ``settings.field_arcsec``).
     seed : int
-        Random seed; the same ``(n, size, seed)`` gives identical output.
+        Random seed; the same ``(n, size, seed, settings)`` gives identical
+        output.
     batch : int
         Sources per yielded batch (does not change the output).
+    settings : SurveySettings
+        Observing settings (default the ``demo`` preset).
 
     Yields
     ------
     cube : ndarray
         ``(b, 3, S, S)`` float32 cutouts in nanomaggies, bands g, r, z.
     catalog : DataFrame
-        ``b`` rows: ``id``, ``ra``, ``dec`` (deg), ``mag_g``, ``mag_r``,
-        ``mag_z`` (AB), ``shape_r`` (half-light radius, arcsec, 0 for point
-        sources), ``psf_fwhm_r`` (arcsec), ``type`` (Tractor-like model name)
-        and hidden ``_truth_label`` (kind name).
+        ``b`` rows: ``id``, ``ra``, ``dec`` (deg), ``flux_g``, ``flux_r``,
+        ``flux_z`` (nanomaggies), ``mag_g``, ``mag_r``, ``mag_z`` (AB),
+        ``size_r`` (arcsec), ``psf_fwhm_r`` (arcsec), ``flags`` (int bits) and
+        the hidden ``_truth_label`` (kind name); see
+        :mod:`explorer.ingest.synthetic`.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1`` or ``size < 16``.
     """
     if n < 1:
         msg = f"number of sources must be >= 1, got {n}"
@@ -177,23 +196,27 @@ def iter_survey(
     if size < 16:
         msg = f"cutout size must be >= 16 px, got {size}"
         raise ValueError(msg)
-    yield from _rebatch(_rendered(n, size, seed), batch)
+    yield from _rebatch(_rendered(n, size, seed, settings), batch)
 
 
 def _rendered(
-    n: int, size: int, seed: int
+    n: int, size: int, seed: int, settings: SurveySettings
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Cutouts and catalogue rows in render batches of :data:`BATCH` sources.
 
     The render batch is fixed, and each has its own random stream, so that the
-    output depends on ``(n, size, seed)`` only, not on the batch a caller asks
-    for.
+    output depends on ``(n, size, seed, settings)`` only, not on the batch a
+    caller asks for.
     """
-    kind_idx, ra, dec = _plan(n, seed)
+    kind_idx, ra, dec = _plan(n, seed, settings)
+    edge = _edge(ra, dec)
     for b, start in enumerate(range(0, n, BATCH)):
         stop = min(start + BATCH, n)
         rng = np.random.default_rng([seed, 1, b])
-        cube, cols = _render_batch(kind_idx[start:stop], size, rng)
+        cube, cols = _render_batch(kind_idx[start:stop], size, settings, rng)
+        cols["flags"] = cols["flags"] | (edge[start:stop] * measure.FLAG_EDGE).astype(
+            np.int32
+        )
         labels = np.asarray(KINDS, dtype=object)[kind_idx[start:stop]]
         catalog = pd.DataFrame(
             {
@@ -201,7 +224,6 @@ def _rendered(
                 "ra": ra[start:stop],
                 "dec": dec[start:stop],
                 **cols,
-                "type": [_TRACTOR_TYPE.get(lab, "COMP") for lab in labels],
                 "_truth_label": labels.astype(str),
             }
         )
@@ -234,7 +256,7 @@ def _rebatch(
 
 
 def make_cutouts(
-    n: int, size: int = 64, seed: int = 0
+    n: int, size: int = 64, seed: int = 0, *, settings: SurveySettings = DEMO
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The whole synthetic survey in memory (for tests and small demos).
 
@@ -246,6 +268,8 @@ def make_cutouts(
         Cutout side ``S`` in pixels.
     seed : int
         Random seed (deterministic output).
+    settings : SurveySettings
+        Observing settings (default the ``demo`` preset).
 
     Returns
     -------
@@ -254,7 +278,9 @@ def make_cutouts(
     catalog : DataFrame
         ``n`` rows, see :func:`iter_survey`.
     """
-    parts = list(iter_survey(n, size=size, seed=seed, batch=max(n, 1)))
+    parts = list(
+        iter_survey(n, size=size, seed=seed, batch=max(n, 1), settings=settings)
+    )
     cube = np.concatenate([p[0] for p in parts])
     catalog = pd.concat([p[1] for p in parts], ignore_index=True)
     return cube, catalog

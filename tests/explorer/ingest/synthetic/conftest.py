@@ -1,4 +1,4 @@
-"""A shared synthetic survey and an aperture photometer for its tests."""
+"""A shared synthetic survey, noiseless renders and an aperture photometer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.ingest.synthetic import make_cutouts
+from explorer.ingest.synthetic import BANDS, DEMO, make_cutouts, optics_for
+from explorer.ingest.synthetic.canvas import Canvas
+from explorer.ingest.synthetic.optics import Optics, convolve
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,22 @@ def _aperture_flux(cube: np.ndarray, radius: float) -> np.ndarray:
 def aperture_flux() -> Callable[[np.ndarray, float], np.ndarray]:
     """``aperture_flux(cube, radius_px)``: ``(n, bands)`` flux in a central circle."""
     return _aperture_flux
+
+
+def _noiseless(
+    render: Callable[[Canvas], None], k: int, size: int = 64, seed: int = 0
+) -> tuple[Canvas, np.ndarray, np.ndarray, Optics]:
+    """``(canvas, image, level, optics)`` of ``k`` noiseless renders."""
+    optics = optics_for(size, DEMO)
+    rng = np.random.default_rng(seed)
+    level = optics.draw_seeing(rng, k)
+    gamma = optics.gamma[np.arange(len(BANDS))[None, :], level]
+    cv = Canvas(k, optics, rng, gamma)
+    render(cv)
+    return cv, convolve(cv.ext, cv.points, level, optics), level, optics
+
+
+@pytest.fixture
+def noiseless() -> Callable[..., tuple[Canvas, np.ndarray, np.ndarray, Optics]]:
+    """``noiseless(render, k, size=64, seed=0)``: canvas, image, PSF level, optics."""
+    return _noiseless
