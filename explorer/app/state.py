@@ -15,7 +15,7 @@ import param
 
 from explorer.app import data as mapdata
 from explorer.app import services
-from explorer.app.render.images import STRETCHES
+from explorer.app.render.images import INTERVALS, STRETCHES, DisplaySettings
 from explorer.store import Store
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,17 @@ log = logging.getLogger(__name__)
 #: grid page size (cutouts per page)
 PER_PAGE = 48
 #: state parameters mirrored in the page URL (parameter -> query key)
-URL_PARAMS = {"version": "version", "color_field": "color", "view": "view"}
+URL_PARAMS = {
+    "version": "version",
+    "color_field": "color",
+    "view": "view",
+    "stretch": "stretch",
+    "interval": "interval",
+    "percentile": "pct",
+    "rgb_bands": "rgb",
+}
+#: the display-settings parameters (one DisplaySettings value, ``display``)
+DISPLAY_PARAMS = ("stretch", "interval", "percentile", "rgb_bands")
 
 
 class AppState(param.Parameterized):
@@ -38,6 +48,23 @@ class AppState(param.Parameterized):
     version = param.Selector(objects=[], doc="embedding version shown")
     color_field = param.Selector(default=mapdata.COUNT, objects=[mapdata.COUNT])
     stretch = param.Selector(default="lupton", objects=list(STRETCHES))
+    interval = param.Selector(
+        default="percentile", objects=list(INTERVALS), doc="per-band limits"
+    )
+    percentile = param.Number(
+        default=99.5, bounds=(50.0, 100.0), doc="percentile interval width (%)"
+    )
+    rgb_bands = param.List(
+        default=[], item_type=str, doc="bands shown as R, G, B ([] = reddest three)"
+    )
+    display = param.ClassSelector(
+        class_=DisplaySettings,
+        default=DisplaySettings(),
+        doc="the settings every cutout is drawn with (from the four above)",
+    )
+    inspected_id = param.Integer(
+        default=None, allow_None=True, doc="source shown in the inspector"
+    )
     view = param.List(
         default=None,
         allow_None=True,
@@ -51,12 +78,16 @@ class AppState(param.Parameterized):
         default=None, allow_None=True, doc="{'kind': 'box'|'lasso', 'coords': ...}"
     )
     sort_key = param.Selector(default="anomaly_score", objects=["anomaly_score"])
+    sort_descending = param.Boolean(default=True, doc="grid order: largest first")
     page = param.Integer(default=0, bounds=(0, None))
 
     similar_query_ids = param.List(default=[], item_type=int)
     positives = param.List(default=[], item_type=int)
     negatives = param.List(default=[], item_type=int)
     similar_k = param.Integer(default=24, bounds=(1, 200))
+    similar_result_ids = param.List(
+        default=[], item_type=int, doc="ids found by the latest similar search"
+    )
 
     show_anomalies = param.Boolean(default=False)
     anomaly_k = param.Integer(default=100, bounds=(1, 5000))
@@ -85,6 +116,23 @@ class AppState(param.Parameterized):
                     versions[-1] if versions else None
                 )
         self._on_version()
+        self._on_display()
+
+    # ------------------------------------------------------------- display
+    @param.depends(*DISPLAY_PARAMS, watch=True)
+    def _on_display(self) -> None:
+        rgb = tuple(self.rgb_bands) if self.rgb_bands else None
+        bands = [str(b) for b in self.store.bands]
+        if rgb is not None and (len(rgb) != 3 or not set(rgb) <= set(bands)):
+            self.notify(
+                "warning",
+                f"colour bands {list(rgb)} are not three of {bands}: "
+                "showing the default (reddest three)",
+            )
+            rgb = None
+        settings = DisplaySettings(self.stretch, self.interval, self.percentile, rgb)
+        if settings != self.display:
+            self.display = settings
 
     # ---------------------------------------------------------------- data
     @property
@@ -112,6 +160,7 @@ class AppState(param.Parameterized):
             self.sort_key = sort_keys[0]
         self.clear_selection()
         self.hovered_id = None
+        self.inspected_id = None
 
     @property
     def previous_version(self) -> str | None:
@@ -191,9 +240,19 @@ class AppState(param.Parameterized):
 
     # ---------------------------------------------------------------- grid
     def ordered_selection(self) -> np.ndarray:
-        """Selected ids in grid order (``sort_key``)."""
-        rows = self.data.order(self.selection_rows, self.sort_key)
+        """Selected ids in grid order (``sort_key``, ``sort_descending``)."""
+        rows = self.data.order(self.selection_rows, self.sort_key, self.sort_descending)
         return self.data.ids[rows]
+
+    @param.depends("sort_key", watch=True)
+    def _on_sort_key(self) -> None:
+        # a new key starts in its natural direction and on page 1
+        descending = mapdata.natural_descending(self.sort_key)
+        self.param.update(sort_descending=descending, page=0)
+
+    @param.depends("sort_descending", watch=True)
+    def _on_sort_direction(self) -> None:
+        self.page = 0
 
     def page_ids(self, per_page: int = PER_PAGE) -> tuple[np.ndarray, int]:
         """Ids on the current grid page and the number of pages."""
@@ -244,7 +303,12 @@ class AppState(param.Parameterized):
             value = getattr(self, name)
             if value is None:
                 continue
-            out[key] = json.dumps(value) if isinstance(value, list) else str(value)
+            if isinstance(value, list):
+                if not value and name == "rgb_bands":
+                    continue
+                out[key] = ",".join(value) if name == "rgb_bands" else json.dumps(value)
+            else:
+                out[key] = str(value)
         return out
 
     def apply_url_query(self, query: dict[str, str]) -> None:
@@ -260,6 +324,17 @@ class AppState(param.Parameterized):
                 if name == "view":
                     value = [float(v) for v in json.loads(raw)]
                     if len(value) != 4 or not np.isfinite(value).all():
+                        raise ValueError(raw)
+                elif name == "percentile":
+                    value = float(raw)
+                    low, high = self.param.percentile.bounds
+                    if not low <= value <= high:
+                        raise ValueError(raw)
+                elif name == "rgb_bands":
+                    # the page URL holds JSON (Location.sync), a link may hold i,r,g
+                    parts = json.loads(raw) if raw.startswith("[") else raw.split(",")
+                    value = [str(b) for b in parts if b]
+                    if len(value) != 3 or not set(value) <= set(self.store.bands):
                         raise ValueError(raw)
                 else:
                     value = raw

@@ -1,4 +1,4 @@
-"""Export a set of sources as a table: CSV, FITS binary table or VOTable.
+"""Export a set of sources as a table: CSV, FITS, VOTable or Parquet.
 
 Each row is one source with its catalogue columns (``id``, ``ra``, ``dec`` in
 degrees, survey columns; hidden ``_`` columns are left out), its position on
@@ -31,9 +31,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("csv", "fits", "votable")
+FORMATS = ("csv", "fits", "votable", "parquet")
 #: File suffix written for each format (a download's file name).
-FORMAT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
+FORMAT_SUFFIX = {
+    "csv": ".csv",
+    "fits": ".fits",
+    "votable": ".vot",
+    "parquet": ".parquet",
+}
 _SUFFIXES = {
     ".csv": "csv",
     ".fits": "fits",
@@ -42,6 +47,8 @@ _SUFFIXES = {
     ".vot": "votable",
     ".votable": "votable",
     ".xml": "votable",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 #: Map columns renamed on export (``x``/``y`` would clash with pixel columns).
 _MAP_RENAMES = {"x": "map_x", "y": "map_y"}
@@ -67,7 +74,8 @@ def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
     ------
     DataError
         If ``fmt`` is unknown, or it is None and the suffix is not one of
-        ``.csv``, ``.fits``/``.fit``/``.fts``, ``.vot``/``.votable``/``.xml``.
+        ``.csv``, ``.fits``/``.fit``/``.fts``, ``.vot``/``.votable``/``.xml``,
+        ``.parquet``/``.pq``.
     """
     if fmt is not None:
         fmt = fmt.lower()
@@ -198,13 +206,27 @@ def _to_astropy(table: pd.DataFrame, meta: dict[str, Any]):
     return out
 
 
+def _write_parquet(table: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    units = {c: _UNITS[c] for c in table.columns if c in _UNITS}
+    info = {k: v for k, v in meta.items() if v is not None}
+    extra = {b"latentsky": json.dumps({**info, "units": units}, default=str).encode()}
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra})
+    pq.write_table(arrow, path)
+
+
 def write_table(
     table: pd.DataFrame,
     path: str | os.PathLike[str],
     fmt: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``table`` to ``path`` atomically as CSV, FITS or VOTable.
+    """Write ``table`` to ``path`` atomically as CSV, FITS, VOTable or Parquet.
 
     Parameters
     ----------
@@ -212,10 +234,11 @@ def write_table(
         The rows to write (see :func:`source_table`).
     path : path-like
         Output file; its suffix picks the format when ``fmt`` is None.
-    fmt : {"csv", "fits", "votable"}, optional
+    fmt : {"csv", "fits", "votable", "parquet"}, optional
         Format.
     meta : dict, optional
-        Scalar metadata (FITS header keywords, VOTable INFO/PARAM).
+        Scalar metadata (FITS header keywords, VOTable INFO/PARAM, Parquet
+        key-value metadata under ``latentsky``).
 
     Returns
     -------
@@ -232,6 +255,8 @@ def write_table(
                     if value is not None:
                         fh.write(f"# {key}: {value}\n")
                 table.to_csv(fh, index=False)
+        elif fmt == "parquet":
+            _write_parquet(table, tmp, meta)
         else:
             out = _to_astropy(table, meta)
             out.write(tmp, format="fits" if fmt == "fits" else "votable")
@@ -258,8 +283,8 @@ def export_sources(
     ids : array-like of int
         ``(n,)`` source ids.
     path : path-like
-        Output file (``.csv``, ``.fits``, ``.vot``/``.xml``).
-    fmt : {"csv", "fits", "votable"}, optional
+        Output file (``.csv``, ``.fits``, ``.vot``/``.xml``, ``.parquet``).
+    fmt : {"csv", "fits", "votable", "parquet"}, optional
         Format; default from the suffix of ``path``.
     version : str, optional
         Embedding version of the map/score columns (default current).
@@ -343,7 +368,7 @@ def export_bytes(
         The store.
     ids : array-like of int or None
         ``(n,)`` source ids; None when ``cluster`` is given.
-    fmt : {"csv", "fits", "votable"}
+    fmt : {"csv", "fits", "votable", "parquet"}
         Format.
     version : str, optional
         Embedding version of the map/score columns (default current).

@@ -1,22 +1,22 @@
-"""Astronomical display stretches for multi-band cutouts, rendered to PNG bytes.
+"""Astronomical display of multi-band cutouts, rendered to PNG bytes.
 
-Stretches (``STRETCHES``):
+Every stretch comes from :mod:`astropy.visualization`:
 
-``asinh``
-    Per band: robust scaling to ``[0, 1]`` between the ``lo``/``hi``
-    percentiles, then ``arcsinh(a * v) / arcsinh(a)`` (``a`` = softening).
-    Up to three bands become R, G, B (reddest band in R); one band is grey.
-``zscale``
-    Per band: IRAF zscale limits (:class:`astropy.visualization.ZScaleInterval`),
-    linear between them.
+``asinh``, ``log``, ``sqrt``, ``linear``
+    Per band: limits from the interval (``zscale``:
+    :class:`~astropy.visualization.ZScaleInterval`; ``percentile``:
+    :class:`~astropy.visualization.PercentileInterval`), then the stretch
+    (:class:`AsinhStretch`, :class:`LogStretch`, :class:`SqrtStretch`,
+    :class:`LinearStretch`), clipped, as :class:`ImageNormalize` does.
 ``lupton``
-    :func:`astropy.visualization.make_lupton_rgb` with bands mapped
-    ``z, r, g`` → R, G, B (colour-preserving asinh, one scale for all bands).
-``grey``
-    A single band (``band`` index, default the middle one) with ``asinh``.
+    :func:`~astropy.visualization.make_lupton_rgb`: colour-preserving asinh
+    with one scale for all three channels.
 
-:class:`CutoutImages` reads cutouts from a :class:`~explorer.store.Store` and
-keeps an LRU cache of PNG bytes keyed by ``(id, stretch, size, band)``.
+Which bands go to R, G, B is :attr:`DisplaySettings.rgb` (band names); by
+default the reddest three, reddest in R (:func:`rgb_order`). Three equal
+names give a grey image of that band. :class:`DisplaySettings` is the one
+value the hover, the grids, the inspector and PNG exports all render with;
+:class:`CutoutImages` caches PNGs keyed by ``(id, settings, size)``.
 """
 
 from __future__ import annotations
@@ -28,24 +28,41 @@ from collections.abc import Sequence
 
 import numpy as np
 
-STRETCHES = ("lupton", "asinh", "zscale", "grey")
+from explorer.app.render.settings import (
+    ASINH_A,
+    INTERVALS,
+    LOG_A,
+    STRETCHES,
+    DisplaySettings,
+    interval_of,
+    stretch_of,
+)
+
+__all__ = [
+    "ASINH_A",
+    "INTERVALS",
+    "LOG_A",
+    "STRETCHES",
+    "CutoutImages",
+    "DisplaySettings",
+    "interval_of",
+    "render",
+    "stretch_band",
+]
+
 #: band names, reddest first, used to pick R, G, B channels
 _RED_TO_BLUE = ("y", "z", "i", "r", "g", "u")
 
 
-def asinh_band(
-    band: np.ndarray, *, lo: float = 1.0, hi: float = 99.5, softening: float = 10.0
-) -> np.ndarray:
-    """Robust per-band asinh stretch to ``[0, 1]``.
+def stretch_band(band: np.ndarray, settings: DisplaySettings) -> np.ndarray:
+    """One band through the interval and stretch of ``settings``, to ``[0, 1]``.
 
     Parameters
     ----------
     band : ndarray
-        ``(S, S)`` pixel values (any flux unit).
-    lo, hi : float
-        Percentiles mapped to 0 and 1 before the asinh.
-    softening : float
-        ``a`` in ``arcsinh(a v) / arcsinh(a)``; larger brings out faint light.
+        ``(S, S)`` pixel values (any flux unit); NaN pixels are drawn black.
+    settings : DisplaySettings
+        A non-Lupton stretch and its interval.
 
     Returns
     -------
@@ -53,11 +70,63 @@ def asinh_band(
         ``(S, S)`` float64 in ``[0, 1]``; a constant band gives zeros.
     """
     band = np.asarray(band, dtype=np.float64)
-    vmin, vmax = np.percentile(band, [lo, hi])
+    finite = np.isfinite(band)
+    out = np.zeros_like(band)
+    if not finite.any():
+        return out
+    # limits of finite pixels only: one NaN must not blank the whole band
+    with np.errstate(all="ignore"):
+        vmin, vmax = interval_of(settings).get_limits(band[finite])
+    if not np.isfinite(vmax - vmin) or vmax <= vmin:
+        return out
+    name = "asinh" if settings.stretch == "lupton" else settings.stretch
+    out[finite] = _normalise(band[finite], vmin, vmax, stretch_of(name))
+    return out
+
+
+def _normalise(values: np.ndarray, vmin: float, vmax: float, stretch) -> np.ndarray:
+    """``ImageNormalize(vmin, vmax, stretch, clip=True)`` without matplotlib.
+
+    :class:`~astropy.visualization.ImageNormalize` subclasses matplotlib's
+    ``Normalize`` (not a dependency here); the same transform is astropy's
+    composition of :class:`ManualInterval` and the stretch, clipped.
+    """
+    from astropy.visualization import ManualInterval
+
+    transform = stretch + ManualInterval(vmin, vmax)
+    with np.errstate(all="ignore"):
+        scaled = transform(np.asarray(values, dtype=np.float64), clip=True)
+    return np.clip(np.nan_to_num(np.asarray(scaled, dtype=np.float64)), 0.0, 1.0)
+
+
+def asinh_band(
+    band: np.ndarray, *, lo: float = 1.0, hi: float = 99.5, softening: float = 10.0
+) -> np.ndarray:
+    """Robust asinh stretch between two percentiles (astropy), to ``[0, 1]``.
+
+    Parameters
+    ----------
+    band : ndarray
+        ``(S, S)`` pixel values.
+    lo, hi : float
+        Percentiles mapped to 0 and 1 before the asinh.
+    softening : float
+        ``1 / a`` of :class:`~astropy.visualization.AsinhStretch`:
+        ``arcsinh(softening v) / arcsinh(softening)``.
+
+    Returns
+    -------
+    ndarray
+        ``(S, S)`` float64 in ``[0, 1]``; a constant band gives zeros.
+    """
+    from astropy.visualization import AsinhStretch, AsymmetricPercentileInterval
+
+    band = np.nan_to_num(np.asarray(band, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        vmin, vmax = AsymmetricPercentileInterval(lo, hi).get_limits(band)
     if not np.isfinite(vmax - vmin) or vmax <= vmin:
         return np.zeros_like(band)
-    scaled = np.clip((band - vmin) / (vmax - vmin), 0.0, 1.0)
-    return np.arcsinh(softening * scaled) / np.arcsinh(softening)
+    return _normalise(band, vmin, vmax, AsinhStretch(a=1.0 / softening))
 
 
 def zscale_band(band: np.ndarray) -> np.ndarray:
@@ -73,17 +142,11 @@ def zscale_band(band: np.ndarray) -> np.ndarray:
     ndarray
         ``(S, S)`` float64 in ``[0, 1]``; a constant band gives zeros.
     """
-    from astropy.visualization import ZScaleInterval
-
-    band = np.asarray(band, dtype=np.float64)
-    vmin, vmax = ZScaleInterval().get_limits(band)
-    if not np.isfinite(vmax - vmin) or vmax <= vmin:
-        return np.zeros_like(band)
-    return np.clip((band - vmin) / (vmax - vmin), 0.0, 1.0)
+    return stretch_band(band, DisplaySettings(stretch="linear", interval="zscale"))
 
 
 def rgb_order(bands: Sequence[str]) -> list[int]:
-    """Channel indices for R, G, B: reddest known band first.
+    """Default channel indices for R, G, B: reddest known band first.
 
     Bands named in ``y z i r g u`` are sorted red to blue; unknown names keep
     their order and are assumed to run blue to red (the survey convention), so
@@ -113,8 +176,33 @@ def rgb_order(bands: Sequence[str]) -> list[int]:
     return order
 
 
+def rgb_indices(bands: Sequence[str], rgb: Sequence[str] | None) -> list[int]:
+    """Channel indices of the bands named for R, G, B (None: :func:`rgb_order`).
+
+    Raises
+    ------
+    ValueError
+        If a name in ``rgb`` is not one of ``bands``.
+    """
+    if rgb is None:
+        return rgb_order(bands)
+    names = [str(b) for b in bands]
+    out = []
+    for colour, name in zip("RGB", rgb, strict=True):
+        if name not in names:
+            msg = f"band {name!r} for {colour} is not one of the store's bands {names}"
+            raise ValueError(msg)
+        out.append(names.index(name))
+    return out
+
+
 def lupton_rgb(
-    cutout: np.ndarray, bands: Sequence[str], *, stretch: float = 0.5, q: float = 8.0
+    cutout: np.ndarray,
+    bands: Sequence[str],
+    *,
+    stretch: float = 0.5,
+    q: float = 8.0,
+    rgb: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Lupton et al. (2004) colour image of a multi-band cutout.
 
@@ -126,10 +214,12 @@ def lupton_rgb(
     cutout : ndarray
         ``(B, S, S)`` pixels.
     bands : sequence of str
-        The ``B`` band names (``z, r, g`` go to R, G, B).
+        The ``B`` band names.
     stretch, q : float
         ``make_lupton_rgb`` linear stretch and asinh softening, in units of
         the common scale.
+    rgb : sequence of str, optional
+        Bands for R, G, B (default :func:`rgb_order`).
 
     Returns
     -------
@@ -138,8 +228,8 @@ def lupton_rgb(
     """
     from astropy.visualization import make_lupton_rgb
 
-    cutout = np.asarray(cutout, dtype=np.float64)
-    r, g, b = (cutout[i] for i in rgb_order(bands))
+    cutout = np.nan_to_num(np.asarray(cutout, dtype=np.float64))
+    r, g, b = (cutout[i] for i in rgb_indices(bands, rgb))
     channels = [c - np.median(c) for c in (r, g, b)]
     scale = max(float(np.percentile(c, 99.5)) for c in channels)
     if not np.isfinite(scale) or scale <= 0:
@@ -147,16 +237,14 @@ def lupton_rgb(
     channels = [c / scale for c in channels]
     # astropy computes f(I)/I everywhere and masks I <= 0 afterwards
     # (np.where): the 0/0 warnings of zero-intensity pixels are spurious
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return make_lupton_rgb(*channels, minimum=0.0, stretch=stretch, Q=q)
 
 
 def render(
     cutout: np.ndarray,
     bands: Sequence[str],
-    stretch: str = "lupton",
-    *,
-    band: int | None = None,
+    settings: DisplaySettings | str = "lupton",
 ) -> np.ndarray:
     """Render a cutout to an 8-bit RGB image.
 
@@ -166,10 +254,8 @@ def render(
         ``(B, S, S)`` float pixels.
     bands : sequence of str
         The ``B`` band names.
-    stretch : {"lupton", "asinh", "zscale", "grey"}
-        Display stretch (see the module docstring).
-    band : int, optional
-        Band index for ``grey`` (default: the middle band).
+    settings : DisplaySettings or str
+        Display settings, or just a stretch name (default settings otherwise).
 
     Returns
     -------
@@ -179,29 +265,20 @@ def render(
     Raises
     ------
     ValueError
-        If the stretch is unknown, the cutout is not ``(B, S, S)`` with
-        ``B == len(bands)``, or ``band`` is out of range.
+        If the stretch is unknown, a band for R, G or B is not in ``bands``,
+        or the cutout is not ``(B, S, S)`` with ``B == len(bands)``.
     """
+    settings = DisplaySettings.coerce(settings)
     cutout = np.asarray(cutout)
     if cutout.ndim != 3 or cutout.shape[0] != len(bands):
         msg = f"cutout has shape {cutout.shape}, expected ({len(bands)}, S, S)"
         raise ValueError(msg)
-    if stretch not in STRETCHES:
-        msg = f"unknown stretch {stretch!r}; choose one of {', '.join(STRETCHES)}"
-        raise ValueError(msg)
-    if stretch == "grey" or len(bands) == 1:
-        index = len(bands) // 2 if band is None else int(band)
-        if not 0 <= index < len(bands):
-            msg = f"band index {index} out of range for bands {list(bands)}"
-            raise ValueError(msg)
-        per_band = zscale_band if stretch == "zscale" else asinh_band
-        grey = per_band(cutout[index])
-        return _to_uint8(np.stack([grey] * 3, axis=-1))
-    if stretch == "lupton":
-        return lupton_rgb(cutout, bands)
-    per_band = asinh_band if stretch == "asinh" else zscale_band
-    stretched = {i: per_band(cutout[i]) for i in set(rgb_order(bands))}
-    return _to_uint8(np.stack([stretched[i] for i in rgb_order(bands)], axis=-1))
+    order = rgb_indices(bands, settings.rgb)
+    if settings.stretch == "lupton" and len(set(order)) > 1:
+        return lupton_rgb(cutout, bands, rgb=settings.rgb)
+    # one band (or the same band thrice) is a grey per-band stretch
+    stretched = {i: stretch_band(cutout[i], settings) for i in set(order)}
+    return _to_uint8(np.stack([stretched[i] for i in order], axis=-1))
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -239,13 +316,11 @@ def to_png(rgb: np.ndarray, size: int | None = None, *, smooth: bool = False) ->
 def cutout_png(
     cutout: np.ndarray,
     bands: Sequence[str],
-    stretch: str = "lupton",
+    settings: DisplaySettings | str = "lupton",
     size: int | None = None,
-    *,
-    band: int | None = None,
 ) -> bytes:
     """:func:`render` then :func:`to_png` in one call."""
-    return to_png(render(cutout, bands, stretch, band=band), size)
+    return to_png(render(cutout, bands, settings), size)
 
 
 class CutoutImages:
@@ -270,11 +345,10 @@ class CutoutImages:
     def png(
         self,
         source_id: int,
-        stretch: str = "lupton",
+        settings: DisplaySettings | str = "lupton",
         size: int = 128,
-        band: int | None = None,
     ) -> bytes:
-        """PNG bytes of source ``source_id`` (cached).
+        """PNG bytes of source ``source_id`` (cached by id, settings and size).
 
         Raises
         ------
@@ -283,45 +357,47 @@ class CutoutImages:
         ValueError
             For an unknown stretch or band.
         """
-        key = (int(source_id), stretch, int(size), band)
+        settings = DisplaySettings.coerce(settings)
+        key = (int(source_id), settings, int(size))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 self.hits += 1
                 return self._cache[key]
         cutout = self.store.cutout(int(source_id))
-        data = cutout_png(cutout, self.store.bands, stretch, size, band=band)
+        data = cutout_png(cutout, self.store.bands, settings, size)
         with self._lock:
             self.misses += 1
             self._cache[key] = data
-            while len(self._cache) > self.max_items:
-                self._cache.popitem(last=False)
+            self._trim()
         return data
 
     def many(
         self,
         ids: Sequence[int],
-        stretch: str = "lupton",
+        settings: DisplaySettings | str = "lupton",
         size: int = 96,
-        band: int | None = None,
     ) -> list[bytes]:
         """PNGs of several sources; uncached cutouts are read in one batch."""
+        settings = DisplaySettings.coerce(settings)
         ids = [int(i) for i in ids]
         with self._lock:
-            missing = [
-                i for i in ids if (i, stretch, int(size), band) not in self._cache
-            ]
+            missing = [i for i in ids if (i, settings, int(size)) not in self._cache]
         if missing:
             rows = self.store.rows_of(missing)
             order = np.argsort(rows)
             block = self.store.cutouts_at(rows[order])
+            rendered = {
+                missing[k]: cutout_png(block[pos], self.store.bands, settings, size)
+                for pos, k in enumerate(order)
+            }
             with self._lock:
-                for pos, k in enumerate(order):
-                    data = cutout_png(
-                        block[pos], self.store.bands, stretch, size, band=band
-                    )
-                    self._cache[(missing[k], stretch, int(size), band)] = data
+                for i, data in rendered.items():
+                    self._cache[(i, settings, int(size))] = data
                     self.misses += 1
-                while len(self._cache) > self.max_items:
-                    self._cache.popitem(last=False)
-        return [self.png(i, stretch, size, band) for i in ids]
+                self._trim()
+        return [self.png(i, settings, size) for i in ids]
+
+    def _trim(self) -> None:
+        while len(self._cache) > self.max_items:
+            self._cache.popitem(last=False)

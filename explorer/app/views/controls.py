@@ -1,4 +1,4 @@
-"""Sidebar controls: version, colour field, cutout stretch."""
+"""Sidebar controls: version, colour field and the cutout display settings."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import panel as pn
 import param
 
 from explorer.app.state import AppState
+from explorer.app.views.display import DisplayView
 
 
 class ControlsView(pn.viewable.Viewer):
-    """Widgets bound to the state's version, colour field and stretch."""
+    """Widgets bound to the state's version, colour field and display settings."""
 
     state = param.ClassSelector(class_=AppState)
 
@@ -21,14 +22,7 @@ class ControlsView(pn.viewable.Viewer):
         self._colour = pn.widgets.Select.from_param(
             state.param.color_field, label="Colour by", width=215
         )
-        self._stretch = pn.widgets.RadioButtonGroup.from_param(
-            state.param.stretch, label="Cutout stretch", width=215
-        )
+        self._display = DisplayView(state)
 
     def __panel__(self):
-        return pn.Column(
-            self._version,
-            self._colour,
-            pn.pane.HTML("<small>Cutout stretch</small>", margin=(0, 10)),
-            self._stretch,
-        )
+        return pn.Column(self._version, self._colour, self._display)

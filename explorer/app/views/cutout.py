@@ -1,4 +1,4 @@
-"""The hovered source: its cutout (chosen stretch), id, RA/Dec and score."""
+"""The hovered source: its cutout (display settings), id, RA/Dec and score."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import panel as pn
 import param
 
+from explorer.app.coords import format_radec
 from explorer.app.state import AppState
 
 log = logging.getLogger(__name__)
@@ -16,15 +17,15 @@ SIZE = 200
 
 
 def describe(state: AppState, source_id: int) -> str:
-    """Markdown caption of ``source_id``: id, RA/Dec, anomaly score and cluster."""
+    """HTML caption of ``source_id``: id, RA/Dec (degrees and sexagesimal),
+    anomaly score and cluster."""
     data = state.data
     row = int(data.rows_of([source_id])[0])
     table = data.table
     parts = [f"<b>id {source_id}</b>"]
     if "ra" in table and "dec" in table:
-        parts.append(
-            f"RA {table['ra'].iat[row]:.5f}°  Dec {table['dec'].iat[row]:+.5f}°"
-        )
+        ra, dec = float(table["ra"].iat[row]), float(table["dec"].iat[row])
+        parts.append(format_radec(ra, dec, html=True))
     if "anomaly_score" in table:
         score = table["anomaly_score"].iat[row]
         rank = table["anomaly_rank"].iat[row] if "anomaly_rank" in table else None
@@ -52,6 +53,10 @@ class CutoutView(pn.viewable.Viewer):
             css_classes=["hover-cutout"],
             name="hover-cutout",
         )
+        self._inspect = pn.widgets.Button(
+            label="Inspect", width=90, disabled=True, css_classes=["inspect-hovered"]
+        )
+        self._inspect.on_click(self._on_inspect)
         self._caption = pn.pane.HTML(
             "Hover over the map to see a source.",
             css_classes=["hover-caption"],
@@ -59,15 +64,19 @@ class CutoutView(pn.viewable.Viewer):
             styles={"font-size": "12px"},
         )
 
-    @param.depends("state.hovered_id", "state.stretch", "state.version", watch=True)
+    def _on_inspect(self, event=None) -> None:
+        self.state.inspected_id = self.state.hovered_id
+
+    @param.depends("state.hovered_id", "state.display", "state.version", watch=True)
     def _update(self) -> None:
         source_id = self.state.hovered_id
+        self._inspect.disabled = source_id is None
         if source_id is None:
             self._image.object = None
             return
         try:
             self._image.object = self.state.images.png(
-                source_id, self.state.stretch, SIZE
+                source_id, self.state.display, SIZE
             )
             self._caption.object = describe(self.state, source_id)
         except Exception as exc:
@@ -76,5 +85,9 @@ class CutoutView(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            self._image, self._caption, width=230, css_classes=["hover-panel"]
+            self._image,
+            self._caption,
+            self._inspect,
+            width=230,
+            css_classes=["hover-panel"],
         )

@@ -2,7 +2,9 @@
 
 Each item is ``{"id": int, "src": data-URL, "caption": str, "mark": str}``;
 clicking an image or one of its action buttons sends ``{"id", "action"}`` back
-to Python, where :attr:`CutoutGallery.on_action` is called.
+to Python, where :attr:`CutoutGallery.on_action` is called. With
+``on_inspect`` set, each tile also has a corner button (action ``inspect``)
+that opens the source in the inspector instead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class CutoutGallery(JSComponent):
     actions = param.List(default=[], item_type=str, doc="button labels per image")
     tile = param.Integer(default=84, doc="image side in CSS pixels")
     empty_text = param.String(default="Nothing to show.")
+    inspectable = param.Boolean(default=False, doc="show the inspect corner button")
 
     _esm = """
     export function render({ model, el }) {
@@ -51,6 +54,17 @@ class CutoutGallery(JSComponent):
           img.addEventListener("click", () =>
             model.send_msg({ id: item.id, action: "click" }));
           fig.appendChild(img);
+          if (model.inspectable) {
+            const zoom = document.createElement("button");
+            zoom.className = "inspect";
+            zoom.textContent = "⤢";
+            zoom.title = "inspect " + item.id;
+            zoom.addEventListener("click", (e) => {
+              e.stopPropagation();
+              model.send_msg({ id: item.id, action: "inspect" });
+            });
+            fig.appendChild(zoom);
+          }
           const cap = document.createElement("figcaption");
           cap.textContent = item.caption;
           fig.appendChild(cap);
@@ -73,6 +87,7 @@ class CutoutGallery(JSComponent):
       draw();
       model.on("items", draw);
       model.on("actions", draw);
+      model.on("inspectable", draw);
       return root;
     }
     """
@@ -82,7 +97,11 @@ class CutoutGallery(JSComponent):
     .gallery { display: flex; flex-wrap: wrap; gap: 6px; align-content: flex-start; }
     .gallery-empty { color: #9aa4b2; font-size: 13px; padding: 8px; }
     .tile { margin: 0; width: var(--tile); display: flex; flex-direction: column;
-            align-items: center; border: 2px solid transparent; border-radius: 4px; }
+            align-items: center; border: 2px solid transparent; border-radius: 4px;
+            position: relative; }
+    .tile .inspect { position: absolute; top: 2px; right: 2px; font-size: 10px;
+                     padding: 0 3px; background: rgba(13,17,23,0.7); color: #7df9ff;
+                     border: none; border-radius: 3px; cursor: pointer; }
     .tile img { width: var(--tile); height: var(--tile); image-rendering: pixelated;
                 cursor: pointer; border-radius: 3px; background: #000; }
     .tile img:hover { outline: 2px solid #7df9ff; }
@@ -99,13 +118,24 @@ class CutoutGallery(JSComponent):
     """
     ]
 
-    def __init__(self, on_action: Callable[[int, str], None] | None = None, **params):
-        super().__init__(**params)
+    def __init__(
+        self,
+        on_action: Callable[[int, str], None] | None = None,
+        on_inspect: Callable[[int], None] | None = None,
+        **params,
+    ):
+        super().__init__(inspectable=on_inspect is not None, **params)
         self.on_action = on_action
+        self.on_inspect = on_inspect
 
     def _handle_msg(self, msg) -> None:
-        if self.on_action is not None and isinstance(msg, dict):
-            self.on_action(int(msg["id"]), str(msg["action"]))
+        if not isinstance(msg, dict):
+            return
+        source_id, action = int(msg["id"]), str(msg["action"])
+        if action == "inspect" and self.on_inspect is not None:
+            self.on_inspect(source_id)
+        elif self.on_action is not None:
+            self.on_action(source_id, action)
 
     def show(
         self,

@@ -39,6 +39,7 @@ class GridView(pn.viewable.Viewer):
         self._clear.on_click(lambda _: state.clear_selection())
         self._gallery = CutoutGallery(
             on_action=self._on_action,
+            on_inspect=lambda i: setattr(state, "inspected_id", i),
             tile=TILE,
             empty_text="Draw a box or lasso on the map to fill this grid.",
             css_classes=["selection-grid"],
@@ -54,7 +55,7 @@ class GridView(pn.viewable.Viewer):
         "state.selection_ids",
         "state.page",
         "state.sort_key",
-        "state.stretch",
+        "state.display",
         watch=True,
     )
     def _render(self) -> None:
@@ -68,7 +69,7 @@ class GridView(pn.viewable.Viewer):
             return
         try:
             ids, n_pages = state.page_ids(PER_PAGE)
-            pngs = state.images.many(ids, state.stretch, TILE)
+            pngs = state.images.many(ids, state.display, TILE)
         except Exception as exc:
             log.exception("grid failed")
             state.notify("error", f"Cannot show the selection: {exc}")

@@ -115,7 +115,7 @@ class SimilarView(pn.viewable.Viewer):
         self._search()
 
     # -------------------------------------------------------------- search
-    @param.depends("state.similar_k", "state.stretch", watch=True)
+    @param.depends("state.similar_k", "state.display", watch=True)
     def _search(self) -> None:
         state = self.state
         query = list(state.similar_query_ids)
@@ -167,7 +167,7 @@ class SimilarView(pn.viewable.Viewer):
             "positive" if i in positives else "negative" if i in negatives else ""
             for i in ids
         ]
-        pngs = state.images.many(ids, state.stretch, TILE)
+        pngs = state.images.many(ids, state.display, TILE)
         self._gallery.show(ids, pngs, [f"{s:.3f}" for s in sims], marks)
 
     def __panel__(self):

@@ -77,22 +77,95 @@ def test_render_shapes(stretch):
     assert rgb.shape == (16, 16, 3) and rgb.dtype == np.uint8
 
 
-def test_grey_uses_the_chosen_band_only():
+@pytest.mark.parametrize(
+    ("stretch", "expected"),
+    [
+        # ramp 0..99 with the 100% interval: pixel 33 is v = 1/3 before the stretch
+        ("linear", 1 / 3),
+        ("sqrt", np.sqrt(1 / 3)),
+        ("asinh", np.arcsinh(10 / 3) / np.arcsinh(10)),
+        ("log", np.log(1000 / 3 + 1) / np.log(1001)),
+    ],
+)
+def test_each_stretch_hand_value(stretch, expected):
+    settings = images.DisplaySettings(stretch, "percentile", 100)
+    out = images.stretch_band(ramp(), settings)
+    assert out.flat[0] == 0.0 and out.flat[99] == pytest.approx(1.0)
+    assert out.flat[33] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("stretch", ["linear", "sqrt", "asinh", "log"])
+@pytest.mark.parametrize("interval", images.INTERVALS)
+def test_stretches_match_astropy_on_a_hand_made_array(stretch, interval):
+    from astropy import visualization as vis
+
+    rng = np.random.default_rng(3)
+    band = rng.normal(10, 2, (24, 24))
+    band[5:9, 5:9] += 300  # a bright source over sky
+    ours = images.stretch_band(band, images.DisplaySettings(stretch, interval, 98.0))
+    limits = (
+        vis.ZScaleInterval() if interval == "zscale" else vis.PercentileInterval(98.0)
+    )
+    vmin, vmax = limits.get_limits(band)
+    kind = {
+        "linear": vis.LinearStretch(),
+        "sqrt": vis.SqrtStretch(),
+        "asinh": vis.AsinhStretch(a=0.1),
+        "log": vis.LogStretch(a=1000),
+    }[stretch]
+    theirs = kind(np.clip((band - vmin) / (vmax - vmin), 0, 1))
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
+def test_nan_pixels_are_black_and_do_not_blank_the_band():
+    band = ramp().astype(np.float64)
+    band[0, 1] = np.nan
+    out = images.stretch_band(band, images.DisplaySettings("linear", "percentile", 100))
+    assert out.flat[1] == 0.0 and out.flat[99] == pytest.approx(1.0)
+
+
+UGRIZY = ["u", "g", "r", "i", "z", "y"]
+
+
+def test_six_band_mapping_default_and_chosen():
+    cube = np.zeros((6, 10, 10))
+    for k in range(6):
+        cube[k] = ramp() * (k + 1)
+    # default: reddest three, reddest in R -> y, z, i
+    assert images.rgb_indices(UGRIZY, None) == [5, 4, 3]
+    assert images.rgb_indices(UGRIZY, ("i", "r", "g")) == [3, 2, 1]
+    with pytest.raises(ValueError, match="band 'w' for G is not one of"):
+        images.rgb_indices(UGRIZY, ("i", "w", "g"))
+    # the chosen bands (and only those) reach the channels
+    only_u = np.zeros_like(cube)
+    only_u[0] = ramp()
+    settings = images.DisplaySettings("linear", "percentile", 100, ("u", "z", "y"))
+    rgb = images.render(only_u, UGRIZY, settings)
+    assert rgb[..., 0].max() == 255 and not rgb[..., 1:].any()
+    assert not images.render(only_u, UGRIZY, "linear").any()  # default skips u
+
+
+def test_same_band_thrice_is_grey_of_that_band():
     cube = np.zeros((3, 10, 10))
     cube[1] = ramp()
-    grey = images.render(cube, ["g", "r", "z"], "grey", band=1)
+    grey = images.render(cube, ["g", "r", "z"], images.DisplaySettings(rgb=("r",) * 3))
     assert (grey[..., 0] == grey[..., 1]).all() and grey.max() == 255
-    assert not images.render(cube, ["g", "r", "z"], "grey", band=0).any()
+    dark = images.render(cube, ["g", "r", "z"], images.DisplaySettings(rgb=("g",) * 3))
+    assert not dark.any()
 
 
 def test_render_rejects_bad_input():
     cube = np.zeros((3, 8, 8))
-    with pytest.raises(ValueError, match="unknown stretch 'log'"):
-        images.render(cube, ["g", "r", "z"], "log")
+    with pytest.raises(ValueError, match="unknown stretch 'gamma'"):
+        images.render(cube, ["g", "r", "z"], "gamma")
     with pytest.raises(ValueError, match=r"expected \(2, S, S\)"):
         images.render(cube, ["g", "r"], "asinh")
-    with pytest.raises(ValueError, match="band index 5"):
-        images.render(cube, ["g", "r", "z"], "grey", band=5)
+    with pytest.raises(ValueError, match="unknown interval"):
+        images.DisplaySettings(interval="minmax")
+    with pytest.raises(ValueError, match="percentile 0 is not in"):
+        images.DisplaySettings(percentile=0)
+    with pytest.raises(ValueError, match="three band names"):
+        images.DisplaySettings(rgb=("g", "r"))
 
 
 def test_to_png_upscales_with_nearest_pixels():
@@ -114,7 +187,12 @@ def test_cutout_images_cache(small_store):
     assert Image.open(io.BytesIO(png)).size == (64, 64)
     assert cache.png(first, "lupton", 64) is png and cache.hits == 1
     assert cache.png(first, "asinh", 64) != png  # stretch is part of the key
-    many = cache.many(store.ids[:5], "zscale", 32)
+    zscale = images.DisplaySettings("linear", "zscale")
+    assert cache.png(first, zscale, 64) != cache.png(first, "linear", 64)
+    assert cache.png(first, images.DisplaySettings("linear", "zscale"), 64) is (
+        cache.png(first, zscale, 64)
+    )
+    many = cache.many(store.ids[:5], zscale, 32)
     assert len(many) == 5 and len(cache._cache) <= 3
     with pytest.raises(StoreError, match="not in store"):
         cache.png(-12345)
