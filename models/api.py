@@ -25,10 +25,17 @@ log = logging.getLogger(__name__)
 
 
 def training_defaults() -> dict[str, Any]:
-    """The default training settings (:class:`models.config.TrainConfig`)."""
+    """The default training settings (:class:`models.config.TrainConfig`).
+
+    ``arch`` stays ``"auto"`` (it follows the device) and ``threads`` 0 (the
+    cores); ``width``, ``layers`` and ``batch_size`` are shown as they
+    resolve on a CPU (:meth:`TrainConfig.for_device`), so help texts name
+    numbers rather than "0 = automatic".
+    """
     from models.config import TrainConfig
 
-    return TrainConfig().to_dict()
+    resolved = TrainConfig().for_device("cpu")
+    return resolved.replace(arch="auto", threads=0).to_dict()
 
 
 def training_config(settings: dict[str, Any]) -> TrainConfig:
@@ -130,6 +137,7 @@ def train_encoder(
     slim: bool = False,
     on_epoch_end: Callable[[int, Callable[[np.ndarray], np.ndarray]], Any]
     | None = None,
+    rows: np.ndarray | None = None,
 ) -> Path:
     """Train an encoder on the store's cutouts (see ``runner.train_encoder``)."""
     from models.train import train
@@ -142,6 +150,7 @@ def train_encoder(
         device=device,
         resume=resume,
         slim=slim,
+        rows=rows,
         progress=_EpochLog() if progress else None,
         on_epoch_end=None if on_epoch_end is None else _EpochEval(on_epoch_end, config),
     )
@@ -204,3 +213,45 @@ def encode_store(
         num_workers=workers,
         bar=None if progress else False,
     )
+
+
+def train_reference(
+    cutouts: np.ndarray, settings: dict[str, Any], on_epoch_end: Callable | None
+) -> list[dict[str, Any]]:
+    """The reference SimCLR of :mod:`models.reference` on in-memory cutouts.
+
+    ``settings`` may set ``epochs``, ``batch_size``, ``crop``, ``seed`` and
+    ``threads`` (0 = the cores).
+    """
+    import torch
+
+    from models.config import available_cores
+    from models.reference import train_reference_simclr
+
+    torch.set_num_threads(settings.get("threads") or available_cores())
+    keys = ("epochs", "batch_size", "crop", "seed")
+    return train_reference_simclr(
+        cutouts,
+        **{k: settings[k] for k in keys if settings.get(k)},
+        on_epoch_end=on_epoch_end,
+    )
+
+
+def train_supervised(
+    cutouts: np.ndarray,
+    labels: np.ndarray,
+    settings: dict[str, Any],
+    bands: list[str],
+    on_epoch_end: Callable | None,
+) -> list[dict[str, Any]]:
+    """Our encoder trained on labels (:mod:`models.supervised`), on the CPU."""
+    import torch
+
+    from models.supervised import train_supervised as train
+
+    config = training_config(settings).replace(
+        bands=bands, cutout_size=int(cutouts.shape[-1])
+    )
+    config = config.for_device("cpu")
+    torch.set_num_threads(config.threads)
+    return train(cutouts, labels, config, on_epoch_end=on_epoch_end)

@@ -136,7 +136,7 @@ def model_from_checkpoint(
         detail = " ".join(str(exc).split())[:300]
         msg = (
             f"checkpoint {path} does not match the encoder architecture it declares "
-            f"(ResNet width {config.width}, layers {config.layers}, "
+            f"({config.arch} width {config.width}, layers {config.layers}, "
             f"{len(config.bands)} bands): {detail}"
         )
         raise CheckpointError(msg) from exc

@@ -111,7 +111,7 @@ class ShardBatches(IterableDataset):
         for k in order:
             shard_rows = shards[k]
             lo, hi = int(shard_rows[0]), int(shard_rows[-1]) + 1
-            block = _read_shard(cutouts, lo, hi, self.root)[shard_rows - lo]
+            block = read_shard(cutouts, lo, hi, self.root)[shard_rows - lo]
             rows = shard_rows
             if len(carry):
                 block, rows = (
@@ -133,7 +133,7 @@ class ShardBatches(IterableDataset):
             yield torch.from_numpy(carry_rows.copy()), torch.from_numpy(carry.copy())
 
 
-def _read_shard(cutouts, lo: int, hi: int, root: str) -> np.ndarray:
+def read_shard(cutouts, lo: int, hi: int, root: str) -> np.ndarray:
     """Rows ``lo..hi-1`` of the cutouts as float32, or a one-line ShardReadError."""
     try:
         return np.asarray(cutouts[lo:hi], dtype=np.float32)

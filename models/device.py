@@ -38,3 +38,10 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def describe_device(device: torch.device) -> str:
+    """``"cpu"`` or ``"cuda:0 (<card name>)"``, for the line training starts with."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)

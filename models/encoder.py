@@ -1,4 +1,5 @@
-"""ResNet encoder for small multi-band cutouts, and the projector/predictor heads.
+"""ResNet encoder for small multi-band cutouts, the projector/predictor heads, and
+:func:`build_model` (ResNet or the plain CNN of :mod:`models.cnn`).
 
 A ResNet-18 layout (four stages of two basic blocks, widths w, 2w, 4w, 8w) with
 the stem adapted to small astronomical cutouts: a 3x3 convolution
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from models.cnn import PlainCNNEncoder
 from models.config import TrainConfig
 
 
@@ -106,7 +108,12 @@ class MLPHead(nn.Module):
 
 
 class SSLModel(nn.Module):
-    """Encoder plus projector; ``forward`` returns ``(h, z)``."""
+    """Encoder plus projector; ``forward`` returns ``(h, z)``.
+
+    ``arch`` is ``"resnet"`` (:class:`ResNetEncoder`) or ``"cnn"``
+    (:class:`models.cnn.PlainCNNEncoder`); the state dict keys are
+    ``encoder.*`` and ``projector.*`` for both.
+    """
 
     def __init__(
         self,
@@ -115,9 +122,13 @@ class SSLModel(nn.Module):
         layers: Sequence[int] = (2, 2, 2, 2),
         proj_hidden: int = 512,
         proj_dim: int = 128,
+        arch: str = "resnet",
     ) -> None:
         super().__init__()
-        self.encoder = ResNetEncoder(in_channels, width, layers)
+        if arch not in ENCODERS:
+            msg = f"arch {arch!r} is not one of {sorted(ENCODERS)}"
+            raise ValueError(msg)
+        self.encoder = ENCODERS[arch](in_channels, width, layers)
         self.projector = MLPHead(self.encoder.out_dim, proj_hidden, proj_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,14 +136,27 @@ class SSLModel(nn.Module):
         return h, self.projector(h)
 
 
+ENCODERS: dict[str, type[nn.Module]] = {
+    "resnet": ResNetEncoder,
+    "cnn": PlainCNNEncoder,
+}
+
+
 def build_model(config: TrainConfig) -> SSLModel:
-    """The :class:`SSLModel` described by ``config`` (``bands`` must be set)."""
+    """The :class:`SSLModel` described by ``config`` (``bands`` must be set).
+
+    An unresolved config (``arch="auto"``, unset width) builds the CPU choice
+    (:meth:`TrainConfig.for_device`); training resolves it for its device first.
+    """
     if not config.bands:
         raise ValueError("config.bands is empty: set it from the store before building")
+    if not config.is_resolved:
+        config = config.for_device("cpu")
     return SSLModel(
         len(config.bands),
         config.width,
         config.layers,
         config.proj_hidden,
         config.proj_dim,
+        config.arch,
     )

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from models.augment import TwoViews, linearise
@@ -25,6 +24,7 @@ from models.config import TrainConfig
 from models.data import ShardBatches
 from models.encoder import SSLModel
 from models.errors import TrainingError
+from models.memory import MemoryBatches
 from models.methods import SSLMethod
 from models.optim import lr_at, set_lr
 
@@ -74,10 +74,13 @@ class EpochSetup:
         Networks and loss being trained.
     optimizer : torch.optim.Optimizer
         Steps ``method.parameters()``.
-    loader : DataLoader
-        Yields ``(rows, raw cutouts (B, bands, S, S))`` batches of ``dataset``.
-    dataset : ShardBatches
-        The loader's dataset (reshuffled per epoch).
+    loader : iterable
+        Yields ``(rows, cutouts (B, bands, S, S))`` batches of ``dataset``
+        (a DataLoader over :class:`ShardBatches`, or the
+        :class:`~models.memory.MemoryBatches` itself).
+    dataset : ShardBatches or MemoryBatches
+        The loader's dataset (reshuffled per epoch); batches of a dataset whose
+        ``linearised`` is True are already in sky-sigma units.
     views : TwoViews
         The augmentation of each batch into two views.
     generator : torch.Generator
@@ -98,8 +101,8 @@ class EpochSetup:
 
     method: SSLMethod
     optimizer: torch.optim.Optimizer
-    loader: DataLoader
-    dataset: ShardBatches
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
+    dataset: ShardBatches | MemoryBatches
     views: TwoViews
     generator: torch.Generator
     device: torch.device
@@ -118,7 +121,9 @@ def _step_loss(setup: EpochSetup, raw: torch.Tensor, step: int) -> torch.Tensor:
         lr_at(step, setup.total_steps, setup.warmup_steps, setup.config.lr),
     )
     with torch.no_grad():
-        x = linearise(raw.to(setup.device, non_blocking=True))
+        x = raw.to(setup.device, non_blocking=True)
+        if not getattr(setup.dataset, "linearised", False):
+            x = linearise(x)
         v1, v2 = setup.views(x, setup.generator)
     loss = setup.method.loss(v1, v2)
     if setup.extra_loss is not None:

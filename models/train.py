@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from models.checkpoint import (
 )
 from models.config import TrainConfig
 from models.data import ShardBatches, make_loader
-from models.device import resolve_device
+from models.device import describe_device, resolve_device
 from models.encoder import SSLModel
 from models.epoch import (
     EpochSetup,
@@ -41,6 +41,7 @@ from models.epoch import (
     train_one_epoch,
 )
 from models.errors import TrainingError
+from models.memory import MemoryBatches, fits_in_memory
 from models.methods import SSLMethod, make_method
 from models.optim import make_optimizer
 
@@ -86,19 +87,39 @@ def _fit_to_data(config: TrainConfig, store: Store, n_rows: int) -> TrainConfig:
     return config
 
 
-def _prepare_runtime(config: TrainConfig, device: str) -> torch.device:
-    """Apply the thread setting, pick the device, warn about a slow CPU model."""
-    if config.threads:
-        torch.set_num_threads(config.threads)
+def _prepare_runtime(
+    config: TrainConfig, device: str
+) -> tuple[TrainConfig, torch.device]:
+    """Pick the device, resolve the settings for it, apply the thread count.
+
+    Returns
+    -------
+    config : TrainConfig
+        :meth:`TrainConfig.for_device` of ``config`` (a resumed config is
+        already resolved and stays as it is).
+    device : torch.device
+    """
     dev = resolve_device(device)
-    if dev.type == "cpu" and config.width * sum(config.layers) > 128:
+    config = config.for_device(dev.type)
+    if dev.type == "cpu":
+        torch.set_num_threads(config.threads)
+    log.info(
+        "device %s: %s encoder (width %d, layers %s, %d-dim h), batch %d%s",
+        describe_device(dev),
+        "plain CNN" if config.arch == "cnn" else "ResNet",
+        config.width,
+        ",".join(map(str, config.layers)),
+        config.embedding_dim,
+        config.batch_size,
+        f", {config.threads} threads" if dev.type == "cpu" else ", bf16 autocast",
+    )
+    if dev.type == "cpu" and config.arch == "resnet" and config.width >= 32:
         log.info(
-            "a width-%d ResNet with %s blocks is slow on a CPU; the demo encoder uses "
-            "--width 16 --layers 1,1,1,1 (assets/encoder-demo.json)",
+            "a width-%d ResNet is slow on a CPU; the CPU default is the plain CNN "
+            "(--arch cnn)",
             config.width,
-            config.layers,
         )
-    return dev
+    return config, dev
 
 
 def _restore(
@@ -129,15 +150,23 @@ def _setup(
     torch.manual_seed(config.seed)
     method = make_method(config, dev)
     optimizer = make_optimizer(method.parameters(), config)
-    dataset = ShardBatches(
-        store.root,
-        config.batch_size,
-        rows=rows,
-        shuffle=True,
-        drop_last=True,
-        seed=config.seed,
-    )
-    loader = make_loader(dataset, config.num_workers, pin_memory=dev.type == "cuda")
+    train_rows = np.arange(store.n_sources) if rows is None else np.asarray(rows)
+    dataset: ShardBatches | MemoryBatches
+    if config.preload and fits_in_memory(len(train_rows), store.cutouts.shape[1:], dev):
+        dataset = MemoryBatches(
+            store.root, config.batch_size, rows=train_rows, device=dev, seed=config.seed
+        )
+        loader: Iterable = dataset
+    else:
+        dataset = ShardBatches(
+            store.root,
+            config.batch_size,
+            rows=rows,
+            shuffle=True,
+            drop_last=True,
+            seed=config.seed,
+        )
+        loader = make_loader(dataset, config.num_workers, dev.type == "cuda")
     return EpochSetup(
         method=method,
         optimizer=optimizer,
@@ -249,22 +278,19 @@ def train(
     store.cutouts  # noqa: B018 - raises StoreError early if the store has no cutouts
     config, state = _prepare_config(store, out, config or TrainConfig(), resume)
     n_rows = store.n_sources if rows is None else len(rows)
+    config, dev = _prepare_runtime(config, device)
     config = _fit_to_data(config, store, n_rows)
-    dev = _prepare_runtime(config, device)
     setup = _setup(store, out, config, dev, rows, extra_loss)
     start_epoch, step, history = _restore(setup.method, setup.optimizer, state)
     if progress is not None:
         first_step = start_epoch * len(setup.dataset)
         setup.report = ProgressReport(progress, config, first_step, setup.total_steps)
     log.info(
-        "training %s (width %d, %d-dim h) on %d sources of %s, %d epochs, device %s",
+        "training %s on %d sources of %s, %d epochs",
         config.method,
-        config.width,
-        config.embedding_dim,
         n_rows,
         store.root,
         config.epochs,
-        dev,
     )
     for epoch in range(start_epoch, config.epochs):
         entry, step = train_one_epoch(setup, epoch, step)

@@ -24,13 +24,17 @@ from explorer.commands.options import (
 )
 
 NAME = "bench"
-HELP = "run benchmarks (ssl, analysis, ui, load, soak, all) and write JSON results"
+HELP = (
+    "run benchmarks (ssl, analysis, ui, load, soak, ingest-images, all) "
+    "and write JSON results"
+)
 
 #: the training flags of the ssl suite (the rest keep TrainConfig's defaults)
 SSL_TRAINING_FLAGS = (
     "method",
     "epochs",
     "batch-size",
+    "arch",
     "width",
     "layers",
     "crop",
@@ -43,11 +47,12 @@ SSL_TRAINING_FLAGS = (
 
 def add_ssl_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the ssl suite (``--out`` is added by :func:`add_arguments`)."""
-    from explorer.bench.ssl import TRAINING_DEFAULTS
+    from explorer.bench.ssl import TRAINING_DEFAULTS, add_quick_argument
 
     parser.add_argument(
-        "--n", type=positive_int, default=8000, help="sources in the survey"
+        "--n", type=positive_int, default=3000, help="sources per survey preset"
     )
+    add_quick_argument(parser)
     parser.add_argument(
         "--store",
         default=None,
@@ -77,6 +82,8 @@ def run_ssl(args: argparse.Namespace) -> Path:
         eval_n=args.eval_n,
         device=args.device,
         workers=args.workers,
+        quick=args.quick,
+        tune_trials=args.trials,
     )
 
 
@@ -101,6 +108,8 @@ SUITES: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = 
     "ui": _module_suite("explorer.bench.ui"),
     "load": _module_suite("explorer.bench.load"),
     "soak": _module_suite("explorer.bench.soak"),
+    "ingest-images": _module_suite("explorer.bench.ingest_images"),
+    "active": _module_suite("explorer.bench.active"),
 }
 
 #: suites that serve a given analysed store (``--store``): not part of ``all``

@@ -25,6 +25,7 @@ from explorer.jobs.protocol import DEVICES
 
 #: Choices of the categorical training settings (as models.config checks them).
 METHODS = ("simclr", "byol")
+ARCHS = ("auto", "cnn", "resnet")
 OPTIMIZERS = ("adamw", "lars")
 
 
@@ -123,6 +124,11 @@ _TRAINING: dict[str, tuple[str, dict[str, Any], str]] = {
     "temperature": ("temperature", {"type": positive_float}, "NT-Xent temperature"),
     "lr": ("lr", {"type": positive_float}, "peak learning rate"),
     "optimizer": ("optimizer", {"choices": OPTIMIZERS}, "optimiser"),
+    "arch": (
+        "arch",
+        {"choices": ARCHS},
+        "encoder: auto = plain CNN on a CPU, ResNet-18 on CUDA",
+    ),
     "width": (
         "width",
         {"type": positive_int},

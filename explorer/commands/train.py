@@ -5,7 +5,12 @@ last complete epoch; ``--resume`` continues from it (up to ``--epochs``).
 
 Example::
 
-    latentsky train demo_store --out ckpt.pt --epochs 10 --width 16
+    latentsky train demo_store --out ckpt.pt --epochs 10
+    latentsky train demo_store --out ckpt.pt --config best.json
+
+The encoder follows the device unless ``--arch`` says otherwise: a plain
+4-stage CNN (32 -> 256 channels) on a CPU, ResNet-18 with bf16 autocast on
+CUDA; the first log line says which was picked.
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("store", help="store directory")
     parser.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="JSON training settings (e.g. from `latentsky tune`); flags override it",
+    )
     add_training_options(parser)
     # default None leaves num_workers to TrainConfig; show its value anyway
     workers = training_defaults()["num_workers"]
@@ -47,12 +58,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and print where the checkpoint went."""
+    from explorer.commands.tune import read_config
     from explorer.jobs.runner import train_encoder
 
+    settings = read_config(args.config) if args.config else {}
+    settings.update(training_settings(args))
     checkpoint = train_encoder(
         Path(args.store),
         Path(args.out),
-        training_settings(args),
+        settings,
         device=args.device,
         resume=args.resume,
         slim=args.slim,

@@ -32,6 +32,8 @@ __all__ = [
     "encode_store",
     "load_torch_side",
     "train_encoder",
+    "train_reference",
+    "train_supervised",
     "training_defaults",
     "training_summary",
     "worker_command",
@@ -63,6 +65,7 @@ def train_encoder(
     slim: bool = False,
     on_epoch_end: Callable[[int, Callable[[np.ndarray], np.ndarray]], Any]
     | None = None,
+    rows: np.ndarray | None = None,
 ) -> Path:
     """Train a self-supervised encoder on the store's cutouts, in this process.
 
@@ -88,6 +91,8 @@ def train_encoder(
         maps raw cutouts ``(n, bands, S, S)`` to ``(n, D)`` float32 unit ``h``
         of the current model; a returned dict is merged into that epoch's
         history entry (the benchmark's accuracy-vs-epochs curve).
+    rows : ndarray, optional
+        Train on these store rows only (a tuning subset, a benchmark split).
 
     Returns
     -------
@@ -110,7 +115,40 @@ def train_encoder(
         progress=progress,
         slim=slim,
         on_epoch_end=on_epoch_end,
+        rows=rows,
     )
+
+
+def train_reference(
+    cutouts: np.ndarray,
+    settings: dict[str, Any],
+    on_epoch_end: Callable[[int, Callable[[np.ndarray], np.ndarray]], Any]
+    | None = None,
+) -> list[dict[str, Any]]:
+    """Train the benchmark's plain reference SimCLR on in-memory raw cutouts.
+
+    Returns the per-epoch history (``on_epoch_end`` as for :func:`train_encoder`).
+    """
+    from models.api import train_reference as train
+
+    return train(cutouts, settings, on_epoch_end)
+
+
+def train_supervised(
+    cutouts: np.ndarray,
+    labels: np.ndarray,
+    settings: dict[str, Any],
+    bands: list[str],
+    on_epoch_end: Callable[[int, Callable[[np.ndarray], np.ndarray]], Any]
+    | None = None,
+) -> list[dict[str, Any]]:
+    """Train our encoder with a linear head on integer ``labels`` (CPU).
+
+    Returns the per-epoch history (``on_epoch_end`` as for :func:`train_encoder`).
+    """
+    from models.api import train_supervised as train
+
+    return train(cutouts, labels, settings, bands, on_epoch_end)
 
 
 def load_torch_side() -> None:
@@ -149,6 +187,8 @@ def embed_version(
     progress: bool = True,
     make_current: bool = True,
     analyse: bool = True,
+    map_method: str = "umap",
+    map_seed: int | None = None,
 ) -> str:
     """Embed the store into a new version, analyse it and publish it (in process).
 
@@ -173,22 +213,35 @@ def embed_version(
     analyse : bool
         Compute map, index and scores before publishing (the dashboard
         needs them; False writes the embeddings only).
+    map_method : {"umap", "tsne", "pca"}
+        The version's map method.
+    map_seed : int, optional
+        Seed of the map (None: unseeded, parallel).
 
     Returns
     -------
     str
         The version's name.
     """
+    from explorer.analysis.map_methods import check_method
     from explorer.analysis.pipeline import analyse_directory
     from models.api import embed_store
 
+    check_method(map_method)  # before the embedding, not after it
     store = Store.open(store_root, check=True)
     previous = store.current_version
     if previous in store.damaged:  # nothing to align the new map with
         previous = None
 
     def analysis(directory: Path) -> None:
-        analyse_directory(store, directory, previous=previous, progress=progress)
+        analyse_directory(
+            store,
+            directory,
+            previous=previous,
+            progress=progress,
+            map_method=map_method,
+            map_seed=map_seed,
+        )
 
     embed_store(
         store.root,

@@ -72,8 +72,14 @@ class TwoViews:
         x: torch.Tensor,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(view_1, view_2)``, each ``(N, bands, crop, crop)``."""
-        return self.augment(x, generator), self.augment(x, generator)
+        """Return ``(view_1, view_2)``, each ``(N, bands, crop, crop)``.
+
+        Both views come from one call on the doubled batch: one
+        ``affine_grid``/``grid_sample`` and one draw per augmentation for the
+        whole step, instead of two (each image still gets its own parameters).
+        """
+        v1, v2 = self.augment(torch.cat([x, x]), generator).chunk(2)
+        return v1, v2
 
 
 class Preprocess:

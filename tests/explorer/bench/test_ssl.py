@@ -47,36 +47,36 @@ def test_linear_probe_separates_linearly_separable_classes():
 
 
 @pytest.mark.slow
-def test_run_on_a_tiny_survey_writes_every_field(small_store, tmp_path):
-    settings = {"epochs": 2, "batch_size": 64, "width": 4, "crop": 16, "threads": 1}
+def test_quick_run_writes_every_contestant(tmp_path, monkeypatch):
+    import explorer.bench.ssl as ssl
+
+    # keep the test small: one preset, two tuning trials
+    monkeypatch.setitem(ssl.QUICK, "n", 200)
+    monkeypatch.setitem(ssl.QUICK, "trials", 2)
     path = run_benchmark(
-        tmp_path / "results",
-        store=small_store,
-        settings=settings,
-        eval_n=120,
-        device="cpu",
-        workers=0,
+        tmp_path / "results", quick=True, presets=("second",), settings={"threads": 1}
     )
     record = json.loads(path.read_text())
-    assert record["benchmark"] == "ssl"
+    assert record["benchmark"] == "ssl" and "date" in record["environment"]
     results = record["results"]
-    assert results["n_sources"] == 400
-    assert results["epochs"] == 2 and results["config"]["width"] == 4
-    assert results["config"]["layers"] == [1, 1, 1, 1]  # the bench's own default
-    assert results["device"].startswith("cpu (") and results["threads"] == 1
-    assert [e["epoch"] for e in results["curve"]] == [1, 2]
-    for entry in results["curve"]:
-        assert 0 <= entry["subset_knn_accuracy"] <= 1
-    assert set(results["baselines"]) == {"standardise", "asinh"}
-    for scores in (results["ssl"], *results["baselines"].values()):
-        assert 0 <= scores["knn_accuracy"] <= 1
-        assert 0 <= scores["linear_accuracy"] <= 1
-    assert results["split"]["train"] + results["split"]["test"] == 400
-    assert results["eval_subset"] == 120
-    assert results["stronger_baseline"] in results["baselines"]
-    assert isinstance(results["target_met"], bool)
-    assert results["embed_images_per_s"] > 0 and results["train_images_per_s"] > 0
-    # the benchmark measures the store, it does not add a version to it
-    assert not (small_store / "versions").exists() or not any(
-        (small_store / "versions").iterdir()
-    )
+    assert results["quick"] and set(results["surveys"]) == {"second"}
+    survey = results["surveys"]["second"]
+    assert survey["workload"]["n_sources"] == 200
+    assert survey["workload"]["cutout_size"] == 32
+    assert len(survey["load_average_before"]) == 3
+    for name in ("ours", "previous_cpu_setting", "reference_simclr", "supervised"):
+        entry = survey[name]
+        assert 0 <= entry["heldout_knn_accuracy"] <= 1 and entry["images_per_s"] > 0
+        assert entry["curve"][0]["epoch"] == 1 and entry["curve"][0]["minutes"] > 0
+    assert survey["ours"]["config"]["arch"] == "cnn"
+    assert survey["previous_cpu_setting"]["config"]["arch"] == "resnet"
+    # recall per kind; a kind with one source cannot be cross-validated
+    kinds = {k for k, n in survey["workload"]["kinds"].items() if n >= 2}
+    assert set(survey["ours"]["recall"]) == kinds
+    assert 0 <= survey["pixel_pca_asinh"]["knn_accuracy"] <= 1
+    assert len(survey["tune"]["rows"]) == 2
+    assert set(survey["comparison"]) >= {
+        "speedup_per_epoch_vs_previous",
+        "heldout_gap_to_supervised",
+        "knn_margin_over_pca",
+    }
