@@ -17,30 +17,35 @@ Why pixel space is measured at all: the invariances the SSL encoder learns
 (rotation, noise, flux) can wash out exactly the oddities a user hunts
 (satellite trails, cosmic rays, rings, arcs).
 
-Evidence (``latentsky bench analysis --sections rare_kinds``): demo survey of
-20 000 sources, 64 px, seed 0; the rare kinds (ring, lens_arc,
-satellite_trail) are 2.0 % of it. Share of rare kinds among the top 1 %
-(200 sources) by each score, with the trained demo encoder
-(``assets/encoder-demo.pt``, ``latentsky embed``) and, before it existed,
-with a stand-in embedding (per-pixel standardised pixel PCA-64):
+* ``pixel_residual`` -- what pixel PCA-64 cannot reconstruct
+  (:func:`explorer.analysis.features.pca_residual`);
+* ``artefact_score`` -- the artefact detectors of
+  :mod:`explorer.analysis.artefacts` (0..1, >= 0.5 = flagged);
+* ``max_rank`` -- the default: the largest rank percentile of
+  :data:`MAX_RANK_OF` (embedding density, pixel density, artefact score);
+* ``science_anomaly`` -- the default with flagged artefacts down-weighted.
 
-=============================================  =======  ========
-score                                          trained  stand-in
-=============================================  =======  ========
-``knn_distance`` (embedding) -- the default    0.350    0.255
-``combined`` (rank mean embedding + pixel)     0.280    0.345
-``lof`` (embedding)                            0.270    0.055
-``pixel_knn_distance`` (asinh pixel PCA-64)    0.115    0.115
-IsolationForest on the embedding               0.105    0.010
-IsolationForest on pixel PCA-64                0.080    0.080
-=============================================  =======  ========
+Evidence (``latentsky bench analysis --sections rare_kinds``,
+``benchmarks/results/analysis-anomaly-2026-12-01.json``): 3 000 sources each, 5.2 % rare
+(8 kinds, ~20 each); embedding = stand-in pixel PCA-64 (standardised);
+chosen on ``demo`` (32 px, seed 0), confirmed on ``second`` (48 px, seed 1).
+Rare share of the top 1 % / mean per-kind recall in the top 5 %:
 
-With the trained encoder, embedding density is best: 17.5x the base rate,
-above both IsolationForests and the combination (top 0.5 %: 0.55 vs 0.35 for
-``combined``; top 2 %: 0.228 vs 0.225). So it is the default. The worry
-above is real but smaller than feared: ``combined`` puts more rings (0.055
-vs 0.020) and lens arcs (0.045 vs 0.040) in its top 1 %, fewer trails; it
-stays in map.parquet for users hunting those kinds.
+============================================  ============  ============
+score                                         demo          second
+============================================  ============  ============
+``max_rank`` (knn, pixel_knn, artefact)       0.93 / 0.50   0.97 / 0.49
+rank max knn, residual, artefact              0.97 / 0.46   1.00 / 0.46
+``knn_distance`` (the old default)            0.67 / 0.21   0.90 / 0.28
+``combined``                                  0.63 / 0.19   0.57 / 0.23
+IsolationForest on pixel PCA                  0.77 / 0.31   0.67 / 0.27
+============================================  ============  ============
+
+Per kind (top-5 % recall, demo / second) the default finds the artefacts
+(bad column 0.74 / 1.00, bleed 1.00 / 1.00, cosmic ray 0.90 / 0.90, trail
+0.79 / 0.79) and dust lanes partly (0.40 / 0.20), but not rings (0.15 /
+0.05), lens arcs or mergers (0 / 0) with this stand-in embedding: LOF finds
+lens arcs (0.60 on demo), nothing here finds mergers.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.artefacts import FLAG_COLUMNS
 from explorer.analysis.knn import drop_self
 from explorer.errors import DataError
 
@@ -58,12 +64,18 @@ log = logging.getLogger(__name__)
 #: Neighbours per source for the density scores.
 K_NEIGHBOURS = 10
 
-#: The ``anomaly_score`` written to map.parquet: the method whose top 1 %
-#: held the largest share of the demo survey's rare kinds with the trained
-#: encoder (module docstring).
-DEFAULT_SCORE = "knn_distance"
+#: The ``anomaly_score`` written to map.parquet: the rank combination with
+#: the best mean per-kind recall on the demo preset among those with >= 75 %
+#: rare kinds in the top 1 % (module docstring).
+DEFAULT_SCORE = "max_rank"
 
-SCORES = ("knn_distance", "lof", "pixel_knn_distance", "combined")
+SCORES = ("knn_distance", "lof", "pixel_knn_distance", "combined", "max_rank")
+#: Scores whose rank percentiles ``max_rank`` takes the largest of: one per
+#: way of being odd (embedding density, pixel-space density, what an
+#: artefact detector recognises); chosen on the demo preset (module docstring).
+MAX_RANK_OF = ("knn_distance", "pixel_knn_distance", "artefact_score")
+#: How much ``science_anomaly`` keeps of a flagged artefact's anomaly.
+ARTEFACT_WEIGHT = 0.1
 
 
 def knn_distance_score(distances: np.ndarray) -> np.ndarray:
@@ -162,6 +174,32 @@ def rank_average(*scores: np.ndarray) -> np.ndarray:
     return np.mean(ranks, axis=0).astype(np.float32)
 
 
+def rank_max(*scores: np.ndarray) -> np.ndarray:
+    """Largest rank percentile (0..1) of ``scores`` per source, ``(N,)`` float32.
+
+    Calibrated ranks make scores of any unit comparable; the maximum keeps a
+    source that is extreme by any one of them (a mean dilutes it).
+    """
+    if not scores:
+        raise DataError("rank_max needs at least one score")
+    ranks = [
+        pd.Series(np.asarray(s)).rank(method="average", pct=True).to_numpy()
+        for s in scores
+    ]
+    return np.max(ranks, axis=0).astype(np.float32)
+
+
+def science_anomaly(anomaly: np.ndarray, artefact_score: np.ndarray) -> np.ndarray:
+    """The anomaly rank percentile with artefacts down-weighted, ``(N,)`` float32.
+
+    ``pct(anomaly) x (1 - (1 - w) x flagged)``, ``flagged`` = artefact score
+    >= 0.5 (some detector fired), ``w`` = :data:`ARTEFACT_WEIGHT`.
+    """
+    pct = pd.Series(np.asarray(anomaly)).rank(method="average", pct=True).to_numpy()
+    flagged = np.asarray(artefact_score) >= 0.5
+    return (pct * np.where(flagged, ARTEFACT_WEIGHT, 1.0)).astype(np.float32)
+
+
 def anomaly_rank(score: np.ndarray) -> np.ndarray:
     """Rank of each source, ``1`` = most anomalous, ``(N,)`` int32 (ties by row)."""
     order = np.argsort(-np.asarray(score, dtype=np.float64), kind="stable")
@@ -175,6 +213,8 @@ def score_table(
     distances: np.ndarray,
     *,
     pixel_features: np.ndarray | None = None,
+    pixel_residual: np.ndarray | None = None,
+    artefacts: pd.DataFrame | None = None,
     k: int = K_NEIGHBOURS,
     default: str = DEFAULT_SCORE,
 ) -> pd.DataFrame:
@@ -187,6 +227,12 @@ def score_table(
     pixel_features : ndarray, optional
         ``(N, F)`` pixel-PCA features; without them a pixel-based ``default``
         falls back to ``knn_distance``.
+    pixel_residual : ndarray, optional
+        ``(N,)`` pixel-PCA reconstruction residual
+        (:func:`explorer.analysis.features.pca_residual`).
+    artefacts : DataFrame, optional
+        ``N`` rows of :func:`explorer.analysis.artefacts.artefact_flags`; its
+        flag columns and ``artefact_score`` are copied into the table.
     k : int
         Neighbours used.
     default : str
@@ -197,7 +243,10 @@ def score_table(
     DataFrame
         ``anomaly_score``, ``anomaly_rank``, ``knn_distance``, ``density``
         (inverse of ``knn_distance``), ``lof`` and, with pixel features,
-        ``pixel_knn_distance`` -- float32 except the int32 rank.
+        ``pixel_knn_distance`` and ``combined``; with the residual and the
+        artefacts, ``pixel_residual``, the flags, ``artefact_score``,
+        ``max_rank`` and ``science_anomaly`` -- float32 except the int32 rank
+        and the boolean flags.
     """
     if default not in SCORES:
         msg = f"unknown anomaly score {default!r} (use one of {SCORES})"
@@ -217,10 +266,19 @@ def score_table(
         table["combined"] = rank_average(
             table["knn_distance"], table["pixel_knn_distance"]
         )
-    elif default in ("pixel_knn_distance", "combined"):
-        log.warning("no pixel features: anomaly_score falls back to knn_distance")
+    if pixel_residual is not None:
+        table["pixel_residual"] = np.asarray(pixel_residual, dtype=np.float32)
+    if artefacts is not None:
+        for column in FLAG_COLUMNS:
+            table[column] = artefacts[column].to_numpy()
+    if set(MAX_RANK_OF) <= set(table):
+        table["max_rank"] = rank_max(*(table[c] for c in MAX_RANK_OF))
+    if default not in table:
+        log.warning("no pixel scores: anomaly_score falls back to knn_distance")
         default = "knn_distance"
     score = table[default].to_numpy(dtype=np.float32)
+    if "artefact_score" in table:
+        table["science_anomaly"] = science_anomaly(score, table["artefact_score"])
     table.insert(0, "anomaly_rank", anomaly_rank(score))
     table.insert(0, "anomaly_score", score)
     table.attrs["anomaly_method"] = default

@@ -22,6 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError
@@ -168,3 +169,88 @@ def pixel_pca(
         out[start : start + len(block)] = transform_pixel_pca(block, model, kind)
     log.info("pixel PCA (%s) of %d sources -> %d dims", kind, n, out.shape[1])
     return out
+
+
+def pca_residual(
+    cutouts: np.ndarray, model: dict[str, np.ndarray], kind: str = "asinh"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Projection and reconstruction residual of cutouts under a pixel PCA.
+
+    The residual is what the principal axes of ordinary sources cannot
+    describe: a trail, a ring, a cosmic ray leave it large whatever the
+    embedding learned to ignore.
+
+    Parameters
+    ----------
+    cutouts : ndarray
+        ``(n, bands, S, S)`` pixels.
+    model : dict
+        From :func:`fit_pixel_pca`.
+    kind : {"asinh", "standardise"}
+        The normalisation the model was fitted with.
+
+    Returns
+    -------
+    projection : ndarray
+        ``(n, k)`` float32.
+    residual : ndarray
+        ``(n,)`` float32 mean squared residual per feature.
+    """
+    stats = (model["stats_mean"], model["stats_std"]) if kind == "standardise" else None
+    centred = pixel_features(cutouts, kind, stats=stats) - model["mean"]
+    projection = centred @ model["components"].T
+    rest = centred - projection @ model["components"]
+    residual = np.einsum("ij,ij->i", rest, rest) / max(centred.shape[1], 1)
+    return projection.astype(np.float32), residual.astype(np.float32)
+
+
+def pixel_scan(
+    store: Store,
+    n_components: int = 64,
+    kind: str = "asinh",
+    *,
+    sample: int = 5000,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """One streamed pass over a store's cutouts: pixel PCA, residual, artefacts.
+
+    Cutouts are read shard by shard (never all at once); the principal axes
+    are fitted on a seeded sample as in :func:`pixel_pca`.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    n_components, kind, sample, seed, progress
+        As in :func:`pixel_pca`.
+
+    Returns
+    -------
+    features : ndarray
+        ``(N, n_components)`` float32 pixel PCA.
+    residual : ndarray
+        ``(N,)`` float32 reconstruction residual (:func:`pca_residual`).
+    flags : DataFrame
+        ``N`` rows of :func:`explorer.analysis.artefacts.artefact_flags`.
+    """
+    from tqdm.auto import tqdm
+
+    from explorer.analysis.artefacts import artefact_flags
+    from explorer.store.layout import SHARD_SOURCES
+
+    n = store.n_sources
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
+    model = fit_pixel_pca(store.cutouts_at(rows), n_components, kind, seed)
+    features = np.empty((n, model["components"].shape[0]), dtype=np.float32)
+    residual = np.empty(n, dtype=np.float32)
+    flags = []
+    n_blocks = -(-n // SHARD_SOURCES)
+    for start, block in tqdm(
+        store.iter_cutouts(), total=n_blocks, desc="pixel scan", disable=not progress
+    ):
+        stop = start + len(block)
+        features[start:stop], residual[start:stop] = pca_residual(block, model, kind)
+        flags.append(artefact_flags(block))
+    log.info("pixel scan (%s) of %d sources -> %d dims", kind, n, features.shape[1])
+    return features, residual, pd.concat(flags, ignore_index=True)

@@ -7,7 +7,12 @@ sharing it between UMAP and the anomaly scores:
 ==================  ========================================================
 ``index.faiss``     similarity index (:mod:`explorer.analysis.neighbors`)
 ``map.parquet``     id, x, y, anomaly_score, anomaly_rank, knn_distance,
-                    density, cluster, plus lof, pixel_knn_distance, combined
+                    density, cluster, plus lof, pixel_knn_distance, combined,
+                    pixel_residual, max_rank (the default anomaly_score),
+                    the artefact flags (cosmic_ray_flag, trail_flag,
+                    bad_column_flag, saturated_flag), artefact_score,
+                    science_anomaly, map_consistency, map_knn_distance,
+                    hidden_in_map
 ``pixel_pca.npy``   (N, 64) pixel-PCA features (reused by later versions)
 ``analysis.json``   index kind and parameters, anomaly method, timings
 ==================  ========================================================
@@ -66,7 +71,15 @@ MAP_COLUMNS = (
     "density",
     "cluster",
 )
-STEPS = ("index", "knn_graph", "pixel_pca", "anomaly", "clusters", "map")
+STEPS = (
+    "index",
+    "knn_graph",
+    "pixel_pca",
+    "anomaly",
+    "clusters",
+    "map",
+    "consistency",
+)
 
 
 def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
@@ -101,25 +114,46 @@ def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
     return np.asarray(finite_rows(emb, ids, what=str(path)), dtype=np.float32)
 
 
+def _reused_scan(
+    store: Store, previous: str | None
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame] | None:
+    """Pixel PCA, residual and artefact flags of an earlier version, if complete.
+
+    They depend on the cutouts only, so any version of the same store that
+    has all three saves a pass over the cutouts.
+    """
+    from explorer.analysis.artefacts import FLAG_COLUMNS
+
+    names = ([previous] if previous else []) + list(reversed(store.versions))
+    for name in names:
+        path = version_dir(store.root, name) / PIXEL_PCA
+        map_path = version_dir(store.root, name) / MAP
+        if not (path.is_file() and map_path.is_file()):
+            continue
+        wanted = ["pixel_residual", *FLAG_COLUMNS]
+        try:
+            old = pd.read_parquet(map_path, columns=wanted)
+        except (KeyError, ValueError, OSError):
+            continue  # a map from before these columns existed
+        feats = np.load(path)
+        if len(feats) == len(old) == store.n_sources:
+            log.info("reusing the pixel scan of version %s", name)
+            return feats, old["pixel_residual"].to_numpy(), old[list(FLAG_COLUMNS)]
+    return None
+
+
 def _pixel_features(
     store: Store, directory: Path, previous: str | None, progress: bool
-) -> np.ndarray:
-    """Pixel-PCA features: reuse the previous version's copy when it matches."""
-    candidates = [store.version_file(previous, PIXEL_PCA)] if previous else []
-    candidates += [version_dir(store.root, v) / PIXEL_PCA for v in store.versions]
-    for path in candidates:
-        if path.is_file():
-            feats = np.load(path)
-            if len(feats) == store.n_sources:
-                log.info("reusing pixel PCA features from %s", path)
-                break
-    else:
-        from explorer.analysis.features import pixel_pca
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Pixel PCA, its residual and the artefact flags (reused when they exist)."""
+    scan = _reused_scan(store, previous)
+    if scan is None:
+        from explorer.analysis.features import pixel_scan
 
-        feats = pixel_pca(store, PIXEL_PCA_DIMS, PIXEL_PCA_KIND, progress=progress)
+        scan = pixel_scan(store, PIXEL_PCA_DIMS, PIXEL_PCA_KIND, progress=progress)
     with atomic.atomic_path(directory / PIXEL_PCA) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, feats)
-    return feats
+        np.save(fh, scan[0])
+    return scan
 
 
 def _map_xy(
@@ -128,14 +162,23 @@ def _map_xy(
     knn: tuple[np.ndarray, np.ndarray],
     *,
     k: int,
-    seed: int,
+    method: str,
+    seed: int | None,
     previous: str | None,
-) -> tuple[np.ndarray, int]:
-    """``(N, 2)`` map, aligned to ``previous``'s map; and the rows UMAP fitted."""
-    from explorer.analysis.projection import MapProjector, align
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``(N, 2)`` map by ``method``, aligned to ``previous``'s; its ``map`` record.
 
-    projector = MapProjector(n_neighbors=k, seed=seed).fit(emb, knn)
-    xy = projector.embedding_
+    The record holds method, parameters, seed, fitted rows, alignment and the
+    trustworthiness (k=10) on all points (a row sample only above
+    :data:`TRUST_PAIRS` ``/ N`` sources; see
+    :mod:`explorer.analysis.trustworthiness`).
+    """
+    from explorer.analysis.knn import GRAPH_EXACT_MAX
+    from explorer.analysis.map_methods import project
+    from explorer.analysis.neighbors import normalise
+    from explorer.analysis.projection import align
+
+    xy, record = project(emb, method, knn=knn, n_neighbors=k, seed=seed)
     if previous:
         try:
             old = store.map_table(previous)
@@ -147,7 +190,31 @@ def _map_xy(
             )
         except StoreError as exc:
             log.warning("not aligning to %s: %s", previous, exc)
-    return xy, int(len(projector.fit_rows_))
+    record["aligned_to"] = previous
+    record["trustworthiness"] = _map_trustworthiness(
+        normalise(emb), xy, knn[0] if len(emb) <= GRAPH_EXACT_MAX else None
+    )
+    return xy, record
+
+
+#: Full-space distances the map's trustworthiness may cost (rows x N): all
+#: points up to 50 000 sources, a row sample (ranks against all N) above.
+TRUST_PAIRS = 50_000**2
+
+
+def _map_trustworthiness(
+    vectors: np.ndarray, xy: np.ndarray, exact_knn: np.ndarray | None
+) -> dict[str, Any] | None:
+    """Trustworthiness (k=10) of the map, or None below 21 sources."""
+    from explorer.analysis.trustworthiness import trustworthiness
+
+    n = len(vectors)
+    if n < 21:
+        return None
+    use_knn = exact_knn if exact_knn is not None and exact_knn.shape[1] >= 10 else None
+    return trustworthiness(
+        vectors, xy, k=10, knn=use_knn, max_rows=max(1000, TRUST_PAIRS // n)
+    )
 
 
 def _write_map(
@@ -200,11 +267,13 @@ def _anomaly_record(scores: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _cluster_record(cluster: np.ndarray) -> dict[str, Any]:
-    """The ``clusters`` entry of ``analysis.json``."""
+def _cluster_record(cluster: np.ndarray, summary: list[dict]) -> dict[str, Any]:
+    """The ``clusters`` entry of ``analysis.json`` (with each cluster's
+    ``cluster_size`` and ``typical_ids``, nearest its centroid first)."""
     return {
         "n_clusters": int(cluster.max() + 1),
         "noise_fraction": round(float(np.mean(cluster < 0)), 4),
+        "clusters": summary,
     }
 
 
@@ -216,6 +285,8 @@ def analyse_directory(
     progress: bool = True,
     k: int = 15,
     seed: int = 0,
+    map_method: str = "umap",
+    map_seed: int | None = None,
 ) -> dict[str, Any]:
     """Compute index, scores, clusters and map for ``directory/embeddings.npy``.
 
@@ -233,7 +304,11 @@ def analyse_directory(
         Neighbours of the k-NN graph (UMAP's n_neighbors; the anomaly scores
         use the nearest :data:`explorer.analysis.anomaly.K_NEIGHBOURS`).
     seed : int
-        Seed of every random step.
+        Seed of every random step but the map's.
+    map_method : {"umap", "tsne", "pca"}
+        How the 2-D map is made (:mod:`explorer.analysis.map_methods`).
+    map_seed : int, optional
+        Seed of the map; None (default) = not reproducible, all cores.
 
     Returns
     -------
@@ -245,7 +320,8 @@ def analyse_directory(
     DataError
         On missing or invalid embeddings.
     """
-    from explorer.analysis.clusters import auto_clusters
+    from explorer.analysis.clusters import auto_clusters, cluster_summary
+    from explorer.analysis.consistency import map_consistency
 
     directory = Path(directory)
     ids = store.ids
@@ -257,16 +333,24 @@ def analyse_directory(
     n_graph = min(max(k - 1, anomaly.K_NEIGHBOURS), len(emb) - 1)
     knn = index.knn_graph(n_graph, progress=progress)
     laps.lap("knn_graph")
-    pixel = _pixel_features(store, directory, previous, progress)
+    pixel, residual, flags = _pixel_features(store, directory, previous, progress)
     laps.lap("pixel_pca")
+    k_score = min(anomaly.K_NEIGHBOURS, n_graph)
     scores = anomaly.score_table(
-        *knn, pixel_features=pixel, k=min(anomaly.K_NEIGHBOURS, n_graph)
+        *knn, pixel_features=pixel, pixel_residual=residual, artefacts=flags, k=k_score
     )
     laps.lap("anomaly")
     cluster = auto_clusters(emb, seed=seed)
+    clusters_info = _cluster_record(cluster, cluster_summary(emb, cluster, ids))
     laps.lap("clusters")
-    xy, fit_rows = _map_xy(store, emb, knn, k=k, seed=seed, previous=previous)
+    xy, map_record = _map_xy(
+        store, emb, knn, k=k, method=map_method, seed=map_seed, previous=previous
+    )
     laps.lap("map")
+    consistency = map_consistency(xy, knn[0][:, :k_score], scores["knn_distance"])
+    for column in consistency:  # assigned, not concatenated: keeps scores.attrs
+        scores[column] = consistency[column].to_numpy()
+    laps.lap("consistency")
     _write_map(directory, ids, xy, scores, cluster)
     info = {
         "n_sources": int(len(ids)),
@@ -274,8 +358,8 @@ def analyse_directory(
         "index": index.index_info,
         "knn_k": n_graph,
         "anomaly": _anomaly_record(scores),
-        "clusters": _cluster_record(cluster),
-        "map": {"n_neighbors": k, "fit_rows": fit_rows, "aligned_to": previous},
+        "clusters": clusters_info,
+        "map": map_record,
         "timings_s": laps.close(),
     }
     atomic.write_json(directory / ANALYSIS, info)
@@ -294,7 +378,13 @@ def previous_version(store: Store, version: str) -> str | None:
 
 
 def analyse_version(
-    store: Store, version: str, *, previous: str | None = "auto", progress: bool = True
+    store: Store,
+    version: str,
+    *,
+    previous: str | None = "auto",
+    progress: bool = True,
+    map_method: str = "umap",
+    map_seed: int | None = None,
 ) -> dict[str, Any]:
     """Re-run :func:`analyse_directory` on a published version (atomic per file).
 
@@ -309,6 +399,8 @@ def analyse_version(
         with a map; None = no alignment.
     progress : bool
         Show progress bars.
+    map_method, map_seed
+        As in :func:`analyse_directory`.
 
     Returns
     -------
@@ -319,6 +411,13 @@ def analyse_version(
     directory = store.version_dir(version)
     if previous == "auto":
         previous = previous_version(store, version)
-    info = analyse_directory(store, directory, previous=previous, progress=progress)
+    info = analyse_directory(
+        store,
+        directory,
+        previous=previous,
+        progress=progress,
+        map_method=map_method,
+        map_seed=map_seed,
+    )
     store.update_version_info(version, index_kind=info["index"]["kind"])
     return info

@@ -57,8 +57,9 @@ class MapProjector:
     fit_max : int
         Above this many sources, fit on a sample and place the rest.
     seed : int or None
-        Random seed; None lets UMAP run its epochs in parallel (faster, not
-        reproducible).
+        Random seed. None (default) lets UMAP run its epochs in parallel
+        (faster, not reproducible); a seed makes umap-learn single-threaded,
+        so give one only when reproducibility is asked for.
 
     Attributes
     ----------
@@ -78,7 +79,7 @@ class MapProjector:
         n_epochs: int | None = None,
         init: str = "auto",
         fit_max: int = FIT_MAX,
-        seed: int | None = 0,
+        seed: int | None = None,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist

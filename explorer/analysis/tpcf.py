@@ -1,45 +1,61 @@
 """Two-point-correlation (TPCF) score of a representation (Mohale et al.).
 
 How hard is it to describe a point cloud as one drawn from a single Gaussian?
-The embeddings are PCA-reduced to ``n_components`` dimensions (2 by default);
-a Gaussian with the data's mean and covariance is the "random" catalogue, and
+The embeddings are PCA-reduced to ``n_components`` dimensions (2 by default,
+the paper scores "on PCA components"); a Gaussian with the data's mean and
+covariance is the "random" catalogue, and
 
-    xi(r) = f**2 * DD(r) / RR(r) - 1,   f = N_R / N_D,
-    sigma_i = (1 + xi_i) / sqrt(DD_i),
-    score = sum_i xi_i  +-  sum_i sigma_i,
+    xi(r) = DD(r) / RR(r) - 1     (both per n (n - 1) ordered pairs i != j),
+    score = sum_i xi_i  +-  sigma,
 
 over linear separation bins. A cluster shows up as a bump of ``xi`` at small
 ``r`` (an excess of close pairs), so a more structured space scores higher.
 
+* **Normalisation.** DD counts the ``n (n - 1)`` ordered pairs ``i != j``, so
+  RR is normalised to the same number (not ``n**2``, which biased every bin
+  by ``-1/n``). Up to :data:`FINITE_N_MAX` points RR is the exact finite-n
+  expectation of moment-matched Gaussian catalogues
+  (:func:`~explorer.analysis.tpcf_pairs.matched_random_pairs`), which makes
+  the mean score on Gaussian data 0 at any n (tested at n = 10, 20, 50);
+  above, its analytic large-n limit.
+* **sigma** is the paper's Poisson ``sum_i (1 + xi_i) / sqrt(DD_i)`` by
+  default, or (``sigma="bootstrap"|"jackknife"``) the standard error from
+  resampling the sources, which on clustered data is ~20x larger and matches
+  the spread of the score between independent surveys; the result records
+  which (``sigma_method``, ``n_resamples``).
+
 This module is the *fast* implementation used by the UI; its pair counts (RR
 analytic, DD exact or on an FFT grid) are in :mod:`explorer.analysis.tpcf_pairs`.
-The reference (explicit random catalogue, scikit-learn
-``KDTree.two_point_correlation`` pair counts, as in the paper's code) is
-:func:`explorer.bench.tpcf_reference.tpcf_score_reference`; the two agree
-within the reference's bootstrap sigma (``latentsky bench analysis``).
+The reference (explicit Gaussian randoms, N_R = 5 N_D, TreeCorr pair counts)
+is :mod:`explorer.bench.tpcf_reference`; ``latentsky bench analysis``
+compares the two.
 
 * Selections up to ``exact_max`` points get exact (tree) pair counts, larger
   ones grid counts.
 * **Bins** are linear from 0 to ``r_max``; by default ``r_max`` is twice the
   r.m.s. separation of the random pairs, ``2 * sqrt(trace(2 S))``, so bins are
   set by the data's own scale and DD/RR are well populated.
-* A bin with ``DD = 0`` gets the one-pair error ``f**2 / RR`` (instead of an
+* A bin with ``DD = 0`` gets the one-pair error ``1 / RR`` (instead of an
   infinite or undefined sigma); a bin with ``RR = 0`` is left out of the sum.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from explorer.analysis.pca import pca_reduce
 from explorer.analysis.tpcf_pairs import (
+    GridPairCounter,
+    matched_random_pairs,
     pair_counts_grid,
     pair_counts_tree,
-    pair_separation_cdf,
+    random_pairs,
 )
 from explorer.analysis.validate import finite_rows
+from explorer.errors import DataError
 
 #: Selections up to this size get exact (tree) pair counts.
 EXACT_MAX = 6000
@@ -54,13 +70,14 @@ class TPCFResult:
     score : float
         ``sum(xi)`` over the bins; NaN when undefined (see ``reason``).
     sigma : float
-        ``sum(sigma_i)``, the paper's uncertainty of ``score``.
+        Uncertainty of ``score``: ``sum(sigma_i)``, the paper's Poisson error,
+        or the bootstrap / jackknife standard error (``sigma_method``).
     r : ndarray
         ``(n_bins,)`` bin centres in PCA units.
     xi : ndarray
         ``(n_bins,)`` correlation function per bin.
     sigma_r : ndarray
-        ``(n_bins,)`` per-bin uncertainty.
+        ``(n_bins,)`` per-bin uncertainty of ``xi`` (same method as ``sigma``).
     edges : ndarray
         ``(n_bins + 1,)`` bin edges.
     dd : ndarray
@@ -73,6 +90,10 @@ class TPCFResult:
         PCA dimensions.
     reason : str
         Empty when the score is defined, else why it is NaN.
+    sigma_method : str
+        ``"poisson"``, ``"bootstrap"`` or ``"jackknife"``.
+    n_resamples : int
+        Resamples behind a bootstrap / jackknife ``sigma`` (0 for Poisson).
     """
 
     score: float
@@ -86,6 +107,8 @@ class TPCFResult:
     n: int = 0
     n_components: int = 2
     reason: str = ""
+    sigma_method: str = "poisson"
+    n_resamples: int = 0
 
     @property
     def value(self) -> float:
@@ -123,9 +146,9 @@ def default_edges(
 def xi_and_sigma(
     dd: np.ndarray, rr_scaled: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``xi = DD / (f**2 RR)`` - 1 and ``sigma = (1 + xi) / sqrt(DD)`` per bin.
+    """``xi = DD / RR - 1`` and ``sigma = (1 + xi) / sqrt(DD)`` per bin.
 
-    ``rr_scaled`` is ``RR / f**2`` (random pairs expressed per data pair).
+    ``rr_scaled`` is RR expressed per data pair (normalised to ``n (n - 1)``).
     Bins with ``RR = 0`` give NaN; bins with ``DD = 0`` the one-pair error.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -146,6 +169,17 @@ def degenerate_reason(Y: np.ndarray, min_points: int) -> str:
     return ""
 
 
+SIGMAS = ("poisson", "bootstrap", "jackknife")
+#: Resamples of the bootstrap / groups of the jackknife by default.
+N_RESAMPLES = {"bootstrap": 30, "jackknife": 20}
+#: Up to this many points RR is the exact finite-n expectation
+#: (:func:`matched_random_pairs`); above, the analytic large-n limit, whose
+#: bias (about 2 / n on the score) is far below any sigma there.
+FINITE_N_MAX = 1000
+#: Resamples of more points than this count pairs on the FFT grid.
+RESAMPLE_TREE_MAX = 1000
+
+
 def tpcf_score(
     X: np.ndarray,
     *,
@@ -155,6 +189,9 @@ def tpcf_score(
     ids: np.ndarray | None = None,
     min_points: int = 10,
     exact_max: int = EXACT_MAX,
+    sigma: str = "poisson",
+    n_resamples: int | None = None,
+    seed: int = 0,
 ) -> TPCFResult:
     """TPCF score of a point cloud with analytic randoms (fast; see module doc).
 
@@ -174,17 +211,35 @@ def tpcf_score(
         Fewer points give a NaN result with a reason.
     exact_max : int
         Up to this many points pairs are counted exactly with a tree.
+    sigma : {"poisson", "bootstrap", "jackknife"}
+        How ``sigma`` is estimated: the paper's per-bin Poisson error
+        ``(1 + xi) / sqrt(DD)`` summed over bins; the standard deviation of
+        the score over bootstrap resamples of the sources; or the
+        delete-one-group jackknife over ``n_resamples`` random groups of
+        sources. The resampled scores keep the PCA axes and the bins of the
+        full selection and re-estimate the Gaussian's mean and covariance.
+    n_resamples : int, optional
+        Bootstrap resamples / jackknife groups (default
+        :data:`N_RESAMPLES`); ignored for ``"poisson"``.
+    seed : int
+        Seed of the resampling.
 
     Returns
     -------
     TPCFResult
-        NaN ``score`` and a ``reason`` for degenerate input, never an exception.
+        NaN ``score`` and a ``reason`` for degenerate input, never an
+        exception; ``sigma_method`` and ``n_resamples`` say how ``sigma`` was
+        estimated.
 
     Raises
     ------
     DataError
-        If ``X`` holds NaN/inf rows (naming them) or is not 2-D.
+        If ``X`` holds NaN/inf rows (naming them) or is not 2-D, or
+        ``sigma`` is not one of :data:`SIGMAS`.
     """
+    if sigma not in SIGMAS:
+        msg = f"TPCF sigma {sigma!r} is not one of {SIGMAS}"
+        raise DataError(msg)
     X = finite_rows(np.asarray(X, dtype=np.float64), ids)
     if len(X) == 0:
         return nan_result("empty selection", 0, n_components)
@@ -198,8 +253,99 @@ def tpcf_score(
     if dd is None:
         dd = pair_counts_tree(Y, edges)
     n = len(Y)
-    rr_scaled = float(n) * n * np.diff(pair_separation_cdf(cov, edges))
-    return assemble(dd, rr_scaled, edges, n, Y.shape[1])
+    if n <= FINITE_N_MAX:
+        # Seeded by the data: the same selection gives the same score, and
+        # the Monte Carlo error of RR is not one fixed offset for every input.
+        seed_rr = zlib.crc32(np.ascontiguousarray(Y).tobytes())
+        rr_scaled = matched_random_pairs(cov, edges, n, seed_rr)
+    else:
+        rr_scaled = random_pairs(cov, edges, float(n) * (n - 1))
+    result = assemble(dd, rr_scaled, edges, n, Y.shape[1])
+    if sigma == "poisson" or not np.isfinite(result.score):
+        return result
+    n_resamples = n_resamples or N_RESAMPLES[sigma]
+    scores, xis = resampled_scores(Y, edges, sigma, n_resamples, seed)
+    total, per_bin = resampling_sigma(scores, xis, sigma)
+    return replace(
+        result,
+        sigma=total,
+        sigma_r=per_bin,
+        sigma_method=sigma,
+        n_resamples=int(np.isfinite(scores).sum()),
+    )
+
+
+def resample_weights(
+    n: int, method: str, n_resamples: int, seed: int
+) -> list[np.ndarray]:
+    """Multiplicities of the sources in each bootstrap / jackknife resample.
+
+    Bootstrap: ``n`` draws with replacement (multinomial counts). Jackknife:
+    the sources are dealt into ``n_resamples`` random groups of (nearly) equal
+    size and resample ``k`` leaves group ``k`` out.
+    """
+    rng = np.random.default_rng(seed)
+    if method == "bootstrap":
+        return [
+            np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+            for _ in range(n_resamples)
+        ]
+    groups = rng.permutation(n) % n_resamples
+    return [(groups != k).astype(np.float64) for k in range(n_resamples)]
+
+
+def resampled_scores(
+    Y: np.ndarray, edges: np.ndarray, method: str, n_resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score and ``xi`` of each resample of the reduced points ``Y``.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``(n_resamples,)`` scores and ``(n_resamples, n_bins)`` ``xi``; NaN
+        for a degenerate resample.
+    """
+    counter = GridPairCounter.build(Y, edges) if len(Y) > RESAMPLE_TREE_MAX else None
+    count = counter.counts if counter is not None else None
+    scores, xis = [], []
+    for w in resample_weights(len(Y), method, n_resamples, seed):
+        keep = w > 0
+        if keep.sum() < 3:
+            scores.append(np.nan)
+            xis.append(np.full(len(edges) - 1, np.nan))
+            continue
+        cov = np.atleast_2d(np.cov(Y[keep].T, fweights=w[keep].astype(np.int64)))
+        if count is not None:
+            dd = count(w)
+        else:
+            dd = pair_counts_tree(Y[keep], edges, w[keep])
+        total = float(w.sum())
+        rr = random_pairs(cov, edges, total * total - float(np.sum(w * w)))
+        res = assemble(dd, rr, edges, len(Y), Y.shape[1])
+        scores.append(res.score)
+        xis.append(res.xi if len(res.xi) else np.full(len(edges) - 1, np.nan))
+    return np.asarray(scores), np.asarray(xis)
+
+
+def resampling_sigma(
+    scores: np.ndarray, xis: np.ndarray, method: str
+) -> tuple[float, np.ndarray]:
+    """Standard error of the score and per-bin ``xi`` from resampled values.
+
+    Bootstrap: the standard deviation (``ddof=1``) over resamples.
+    Jackknife: ``sqrt((K - 1) / K * sum_k (s_k - mean)**2)`` over the ``K``
+    leave-one-group-out values.
+    """
+    ok = np.isfinite(scores)
+    s, x = scores[ok], xis[ok]
+    if len(s) < 2:
+        return np.nan, np.full(xis.shape[1], np.nan)
+    if method == "bootstrap":
+        return float(np.std(s, ddof=1)), np.nanstd(x, axis=0, ddof=1)
+    k = len(s)
+    factor = (k - 1) / k
+    per_bin = np.sqrt(factor * np.nansum((x - np.nanmean(x, axis=0)) ** 2, axis=0))
+    return float(np.sqrt(factor * np.sum((s - s.mean()) ** 2))), per_bin
 
 
 def assemble(

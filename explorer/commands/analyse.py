@@ -1,9 +1,11 @@
 """Recompute the analysis of an existing embedding version.
 
 Builds the similarity index (index.faiss), the k-NN graph, anomaly scores,
-HDBSCAN clusters and the UMAP map (map.parquet) from the version's
+HDBSCAN clusters and the map (map.parquet: UMAP, t-SNE or PCA with
+``--map``; ``--seed`` for a reproducible one) from the version's
 embeddings.npy, aligning the map to the previous version's. Each file is
-replaced atomically; timings and the index kind go to analysis.json.
+replaced atomically; timings, the index kind and the map's method, seed and
+trustworthiness go to analysis.json.
 """
 
 from __future__ import annotations
@@ -26,7 +28,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="version whose map orientation to keep "
         "(default: the previous one; 'none' to skip)",
     )
+    add_map_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_map_options(parser: argparse.ArgumentParser) -> None:
+    """``--map`` and ``--seed`` (shared with ``latentsky embed``)."""
+    from explorer.analysis.map_methods import MAP_METHODS
+    from explorer.commands.options import non_negative_int
+
+    parser.add_argument(
+        "--map",
+        dest="map_method",
+        choices=MAP_METHODS,
+        default="umap",
+        help="2-D map method of the version (default umap; tsne = openTSNE, "
+        "pca = first two principal axes); recorded in analysis.json",
+    )
+    parser.add_argument(
+        "--seed",
+        dest="map_seed",
+        type=non_negative_int,
+        default=None,
+        help="seed the map for a reproducible result (UMAP then runs on one "
+        "thread, several times slower); default unseeded, all cores",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,12 +69,19 @@ def run(args: argparse.Namespace) -> int:
         )
     previous = None if args.align_to == "none" else args.align_to
     info = analyse_version(
-        store, version, previous=previous, progress=not args.no_progress
+        store,
+        version,
+        previous=previous,
+        progress=not args.no_progress,
+        map_method=args.map_method,
+        map_seed=args.map_seed,
     )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in info["timings_s"].items())
+    trust = (info["map"].get("trustworthiness") or {}).get("trustworthiness")
+    trust_text = "n/a" if trust is None else f"{trust:.4f}"
     print(
         f"analysed {version}: {info['n_sources']} sources, index "
-        f"{info['index']['kind']}, {info['clusters']['n_clusters']} clusters "
-        f"({timings})"
+        f"{info['index']['kind']}, {info['clusters']['n_clusters']} clusters, "
+        f"map {info['map']['method']} (trustworthiness {trust_text}) ({timings})"
     )
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from explorer.commands.analyse import add_map_options
 from explorer.commands.options import (
     add_device_option,
     add_workers_option,
@@ -48,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-analysis", action="store_true", help="skip the map/index/anomaly analysis"
     )
+    add_map_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         make_current=not args.no_current,
         analyse=not args.no_analysis,
+        map_method=args.map_method,
+        map_seed=args.map_seed,
     )
     path = Store.open(args.store).version_dir(version)
     print(f"wrote version {version} at {path}")

@@ -30,6 +30,8 @@ OPTIONS = frozenset(
         "cluster_weight",
         "lr",
         "make_current",
+        "map_method",
+        "map_seed",
     }
 )
 
@@ -127,6 +129,18 @@ def _checked_clusters(store: Store, clusters: Any) -> list[str]:
     return list(clusters)
 
 
+def _checked_map(opts: dict[str, Any]) -> None:
+    """``map_method`` (default umap) and ``map_seed`` (None or an int), in place."""
+    from explorer.analysis.map_methods import check_method
+
+    opts["map_method"] = check_method(opts.get("map_method") or "umap")
+    seed = opts.get("map_seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        msg = f"map_seed must be an integer or None, got {seed!r}"
+        raise DataError(msg)
+    opts["map_seed"] = seed
+
+
 def _checked_version(store: Store, version: str | None) -> str:
     version = version or next_version_name(store)
     check_version_name(version)
@@ -156,7 +170,7 @@ def normalise_options(
     dict
         The options with ``device``, ``checkpoint`` (absolute), ``version``
         and ``make_current`` filled in, and for fine-tuning ``epochs`` and
-        ``clusters`` (a list of names).
+        ``clusters`` (a list of names), ``map_method`` and ``map_seed``.
 
     Raises
     ------
@@ -174,6 +188,7 @@ def normalise_options(
         opts["clusters"] = _checked_clusters(store, opts.get("clusters"))
     elif opts.get("epochs") or opts.get("clusters"):
         raise DataError("epochs/clusters apply to fine-tuning jobs, not embed jobs")
+    _checked_map(opts)
     opts["version"] = _checked_version(store, opts.get("version"))
     opts.setdefault("make_current", True)
     return opts

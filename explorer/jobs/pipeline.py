@@ -179,7 +179,14 @@ def _build_version(job: Job) -> None:
             message="map aligned to the previous version, index, scores",
         )
         job.heartbeat.start()  # the worker's heartbeat ended with it
-        analyse_directory(job.store, staging, previous=job.previous, progress=True)
+        analyse_directory(
+            job.store,
+            staging,
+            previous=job.previous,
+            progress=True,
+            map_method=job.opts.get("map_method", "umap"),
+            map_seed=job.opts.get("map_seed"),
+        )
 
 
 def _rollback(job: Job) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import panel as pn
 import param
 
+from explorer.analysis.clusters import cluster_name
 from explorer.app.coords import format_radec
 from explorer.app.state import AppState
 
@@ -34,7 +35,10 @@ def describe(state: AppState, source_id: int) -> str:
             text += f" (rank {int(rank):,})"
         parts.append(text)
     if "cluster" in table:
-        parts.append(f"auto cluster {int(table['cluster'].iat[row])}")
+        labels = table["cluster"].to_numpy()
+        label = int(labels[row])
+        size = int(np.count_nonzero(labels == label)) if label >= 0 else None
+        parts.append(cluster_name(label, size))
     return "<br>".join(parts)
 
 

@@ -33,13 +33,44 @@ def _fmt(score) -> str:
     return f"{value:.3f}" + (" *" if getattr(score, "sampled", False) else "")
 
 
+#: What each TPCF sigma is, as the panel says it.
+SIGMA_LABELS = {
+    "poisson": "Poisson σ (paper: Σ(1+ξ)/√DD)",
+    "bootstrap": "bootstrap σ over {n} resamples of the sources",
+    "jackknife": "jackknife σ over {n} groups of sources",
+}
+
+
+def sigma_label(tpcf) -> str:
+    """Which sigma the TPCF score carries, in words."""
+    method = getattr(tpcf, "sigma_method", "poisson")
+    return SIGMA_LABELS.get(method, method).format(n=getattr(tpcf, "n_resamples", 0))
+
+
+def tpcf_help(tpcf) -> str:
+    """One line: what the TPCF score measures, which way is better, on what, r."""
+    dims = getattr(tpcf, "n_components", 2)
+    return (
+        "TPCF score = Σ ξ(r) over 20 separation bins: excess of close pairs over "
+        "a Gaussian with the selection's mean and covariance (higher = more "
+        f"clustered structure, 0 = Gaussian); computed on {tpcf.n:,} selected "
+        "points (a seeded sample above 20 000) projected on their "
+        f"{dims} principal axes; "
+        f"r is the pair separation in those PCA coordinates (embedding units, "
+        "unit-norm vectors)."
+    )
+
+
 def summary_html(result: dict) -> str:
     """HTML table of a :func:`selection_metrics` result."""
     rest, within, tpcf = result["vs_rest"], result["within"], result["tpcf"]
     if math.isnan(float(tpcf.score)):
         tpcf_text = f"n/a ({tpcf.reason})"
     else:
-        tpcf_text = f"{tpcf.score:.2f} ± {tpcf.sigma:.2f}"
+        tpcf_text = (
+            f"{tpcf.score:.2f} ± {tpcf.sigma:.2f} "
+            f"<small class='tpcf-sigma'>({sigma_label(tpcf)})</small>"
+        )
     n_clusters = within["davies_bouldin"].n_clusters if within else 0
     rows = [
         ("", "vs rest", f"{n_clusters} auto clusters"),
@@ -59,6 +90,8 @@ def summary_html(result: dict) -> str:
     return (
         f"<div class='metrics-summary'><b>{result['n']:,}</b> selected · "
         f"TPCF score <b class='tpcf-score'>{tpcf_text}</b>"
+        f"<div class='tpcf-help' style='font-size:11px;opacity:0.8'>"
+        f"{tpcf_help(tpcf)}</div>"
         f"<table style='font-size:12px;margin-top:4px'>{body}</table>"
         f"<small>{result['seconds'] * 1000:.0f} ms{note}</small></div>"
     )
@@ -70,7 +103,7 @@ def xi_plot(result: dict):
     opts = {
         "height": 170,
         "responsive": True,
-        "xlabel": "r (PCA units)",
+        "xlabel": "r: pair separation in the selection's PCA plane (embedding units)",
         "ylabel": "ξ(r)",
         "title": "two-point correlation of the selection",
         "fontsize": {"title": 10},

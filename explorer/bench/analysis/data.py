@@ -43,3 +43,45 @@ def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float
     start = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - start
+
+
+def preset_store(preset: str, n: int, size: int, seed: int) -> Any:
+    """A store of the synthetic survey ``preset`` (cached in the temp directory).
+
+    Parameters
+    ----------
+    preset : str
+        Name in :data:`explorer.ingest.synthetic.PRESETS`.
+    n, size, seed : int
+        Sources, cutout side in px, random seed.
+
+    Returns
+    -------
+    Store
+    """
+    import tempfile
+    from pathlib import Path
+
+    from explorer.ingest.synthetic import BANDS, PRESETS, iter_survey
+    from explorer.store import Store
+
+    root = Path(tempfile.gettempdir()) / f"latentsky-bench-{preset}-{n}-{size}-{seed}"
+    if (root / "manifest.json").is_file():
+        return Store.open(root)
+    with Store.build(root, list(BANDS), size) as builder:
+        for cube, cat in iter_survey(
+            n, size=size, seed=seed, batch=1024, settings=PRESETS[preset]
+        ):
+            builder.append(cube, cat)
+    return builder.store
+
+
+def machine_load() -> dict[str, Any]:
+    """Cores and the 1/5/15-minute load averages (the machine may be shared)."""
+    import os
+
+    return {
+        "cores": os.cpu_count(),
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "shared_machine": True,
+    }

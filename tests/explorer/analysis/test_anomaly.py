@@ -66,7 +66,9 @@ def test_score_table_columns_and_default():
     assert {"knn_distance", "density", "lof", "pixel_knn_distance", "combined"} <= set(
         table
     )
-    assert table.attrs["anomaly_method"] == anomaly.DEFAULT_SCORE
+    # the default needs the residual and the artefact score: without them
+    # it falls back to the embedding density
+    assert table.attrs["anomaly_method"] == "knn_distance"
     assert table["anomaly_rank"].dtype == np.int32
     assert table["anomaly_rank"].iloc[200] == 1
     no_pixels = anomaly.score_table(rows[:, 1:], dist[:, 1:])
@@ -80,3 +82,50 @@ def test_top_share():
     target = np.zeros(200, bool)
     target[[199, 150]] = True
     assert anomaly.top_share(score, target, 0.01) == 0.5
+
+
+def test_rank_max_by_hand():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = np.array([4.0, 1.0, 2.0, 3.0])
+    np.testing.assert_allclose(anomaly.rank_max(a, b), [1.0, 0.5, 0.75, 1.0])
+    with pytest.raises(DataError):
+        anomaly.rank_max()
+
+
+def test_science_anomaly_down_weights_flagged():
+    score = np.array([4.0, 3.0, 2.0, 1.0])
+    art = np.array([0.9, 0.1, 0.5, 0.0])
+    expected = np.array([1.0 * anomaly.ARTEFACT_WEIGHT, 0.75, 0.5 * 0.1, 0.25])
+    np.testing.assert_allclose(anomaly.science_anomaly(score, art), expected, rtol=1e-6)
+
+
+def test_default_max_rank_finds_each_kind_of_oddity():
+    """An embedding outlier, a pixel-space outlier and a flagged artefact each
+    reach the top 3 of the default score."""
+    import pandas as pd
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(size=(300, 4)), [[8.0] * 4]])  # row 300
+    dist, rows = NearestNeighbors(n_neighbors=11).fit(X).kneighbors(X)
+    residual = rng.uniform(0, 1, 301)
+    pixels = rng.normal(size=(301, 4))
+    pixels[10] = 9.0  # row 10: odd pixels, ordinary embedding
+    flags = pd.DataFrame(
+        {c: np.zeros(301, bool) for c in anomaly.FLAG_COLUMNS[:-1]}
+        | {"artefact_score": rng.uniform(0, 0.3, 301).astype(np.float32)}
+    )
+    flags.loc[20, ["trail_flag", "artefact_score"]] = [True, 0.9]  # row 20
+    table = anomaly.score_table(
+        rows[:, 1:],
+        dist[:, 1:],
+        pixel_features=pixels,
+        pixel_residual=residual,
+        artefacts=flags,
+    )
+    assert table.attrs["anomaly_method"] == "max_rank"
+    top3 = set(np.argsort(-table["anomaly_score"].to_numpy(), kind="stable")[:3])
+    assert top3 == {300, 10, 20}
+    assert table["trail_flag"].iloc[20]
+    sci = table["science_anomaly"].to_numpy()
+    assert sci[20] < 0.2 and sci[300] == sci.max()

@@ -44,3 +44,24 @@ def test_bad_input():
         auto_clusters(x)
     with pytest.raises(DataError, match="at least 2"):
         auto_clusters(np.ones((1, 3)))
+
+
+def test_cluster_names_and_summary():
+    from explorer.analysis.clusters import NO_CLUSTER, cluster_name, cluster_summary
+
+    assert cluster_name(-1) == NO_CLUSTER == "no cluster"
+    assert cluster_name(3, 1200) == "auto cluster 3 (1,200)"
+    x = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [50.0]])
+    labels = np.array([0, 0, 0, 1, 1, -1])
+    ids = np.array([100, 101, 102, 103, 104, 105])
+    summary = cluster_summary(x, labels, ids, n_typical=2)
+    assert [s["cluster_size"] for s in summary] == [3, 2, 1]
+    # centroid of cluster 0 is 1.0: 101 first, then the tie 100/102 by row
+    assert summary[0]["typical_ids"] == [101, 100]
+    assert summary[1]["typical_ids"] == [103, 104]
+    assert summary[2] == {
+        "cluster": -1,
+        "name": "no cluster",
+        "cluster_size": 1,
+        "typical_ids": [],
+    }

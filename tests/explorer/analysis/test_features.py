@@ -62,3 +62,18 @@ def test_pixel_pca_streams_store_like_full_pca(small_store):
         assert abs(np.corrcoef(out[:, j], ref[:, j])[0, 1]) > 0.99
     sub = features.pixel_pca(store, 8, "standardise", sample=100, progress=False)
     assert np.isfinite(sub).all() and sub.shape == out.shape
+
+
+def test_pca_residual_by_hand():
+    from explorer.analysis.features import pca_residual
+
+    # one component along the first feature: the residual is the rest
+    model = {
+        "components": np.array([[1.0, 0.0, 0.0, 0.0]], np.float32),
+        "mean": np.zeros(4, np.float32),
+    }
+    cutouts = np.array([[1.0, -1.0, 1.0, -1.0]], np.float32).reshape(1, 1, 2, 2)
+    feats = features.pixel_features(cutouts, "asinh")
+    proj, resid = pca_residual(cutouts, model)
+    np.testing.assert_allclose(proj[:, 0], feats[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(resid, (feats[0, 1:] ** 2).sum() / 4, rtol=1e-6)

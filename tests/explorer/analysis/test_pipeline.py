@@ -62,6 +62,34 @@ def test_map_table_contract(analysed):
     assert table["cluster"].min() >= -1
 
 
+def test_artefact_and_consistency_columns(analysed):
+    from explorer.analysis.artefacts import FLAG_COLUMNS, artefact_flags
+
+    store = analysed
+    table = store.map_table("v1")
+    for column in (*FLAG_COLUMNS, "pixel_residual", "max_rank", "science_anomaly"):
+        assert column in table, column
+    for column in ("map_consistency", "map_knn_distance", "hidden_in_map"):
+        assert column in table, column
+    assert table["cosmic_ray_flag"].dtype == bool
+    assert table["map_consistency"].between(0, 1).all()
+    info = json.loads(store.version_file("v1", ANALYSIS).read_text())
+    assert info["anomaly"]["method"] == "max_rank"
+    np.testing.assert_allclose(table["anomaly_score"], table["max_rank"])
+    # the flags streamed shard by shard are those of the cutouts in one go
+    direct = artefact_flags(store.cutouts_at(np.arange(store.n_sources)))
+    for column in FLAG_COLUMNS:
+        np.testing.assert_array_equal(table[column], direct[column], err_msg=column)
+    summary = info["clusters"]["clusters"]
+    assert sum(c["cluster_size"] for c in summary) == store.n_sources
+    assert all(c["name"] != "auto cluster -1" for c in summary)
+    for c in summary:
+        if c["cluster"] >= 0:
+            assert 1 <= len(c["typical_ids"]) <= 5
+            members = table.loc[table["cluster"] == c["cluster"], "id"]
+            assert set(c["typical_ids"]) <= set(members)
+
+
 def test_index_and_record(analysed):
     store = analysed
     directory = store.version_dir("v1")

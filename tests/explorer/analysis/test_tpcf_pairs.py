@@ -8,7 +8,6 @@ import pytest
 from explorer.analysis import tpcf_pairs
 from explorer.analysis.pca import pca_reduce
 from explorer.analysis.tpcf import default_edges
-from explorer.bench.tpcf_reference import pair_counts_kdtree
 
 
 def _blobs(n: int, dim: int = 8, k: int = 4, seed: int = 0) -> np.ndarray:
@@ -32,7 +31,23 @@ def test_pair_counts_match_brute_force():
     edges = np.linspace(0, 3, 7)
     expected = _brute_pairs(Y, edges)
     np.testing.assert_array_equal(tpcf_pairs.pair_counts_tree(Y, edges), expected)
-    np.testing.assert_array_equal(pair_counts_kdtree(Y, edges), expected)
+    grid = tpcf_pairs.pair_counts_grid(Y, edges)
+    assert grid.sum() == pytest.approx(expected.sum(), rel=2e-3)
+
+
+def test_weighted_counts_equal_counts_of_the_duplicated_sample():
+    rng = np.random.default_rng(2)
+    Y = rng.normal(size=(120, 2))
+    w = np.bincount(rng.integers(0, 120, 120), minlength=120).astype(float)
+    edges = np.linspace(0, 3, 7)
+    duplicated = np.repeat(Y, w.astype(int), axis=0)
+    # Copies of one source are at separation 0: in no bin (e_k, e_k+1].
+    expected = _brute_pairs(duplicated, edges)
+    tree = tpcf_pairs.pair_counts_tree(Y, edges, w)
+    np.testing.assert_allclose(tree, expected)
+    counter = tpcf_pairs.GridPairCounter.build(Y, edges)
+    np.testing.assert_allclose(counter.counts(w).sum(), expected.sum(), rtol=2e-3)
+    np.testing.assert_allclose(counter.counts(), tpcf_pairs.pair_counts_grid(Y, edges))
 
 
 def test_grid_pair_counts_close_to_exact():
