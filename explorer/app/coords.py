@@ -55,7 +55,17 @@ class Cone:
 
     def describe(self) -> str:
         """Human text of the cone: centre in both notations and radius."""
-        return f"{format_radec(self.ra, self.dec)}, r = {self.radius * 3600:.3g}″"
+        return f"{format_radec(self.ra, self.dec)}, r = {format_angle(self.radius)}"
+
+
+def format_angle(degrees: float) -> str:
+    """An angle in the unit that reads best: ``30″``, ``25′`` or ``1.5°``."""
+    arcsec = float(degrees) * 3600.0
+    if arcsec < 60.0:
+        return f"{arcsec:.3g}″"
+    if arcsec < 3600.0:
+        return f"{arcsec / 60.0:.3g}′"
+    return f"{float(degrees):.3g}°"
 
 
 def _radius(token: str) -> float | None:

@@ -212,8 +212,18 @@ class InspectorView(pn.viewable.Viewer):
         store = state.store
         cutout = store.cutout(source_id)
         bar = scale_bar(cutout.shape[-1], pixel_scale(store))
+        # the band name also as page text: the figure title is drawn on a
+        # canvas, which neither screen readers nor text search can read
         self._bands.objects = [
-            pn.pane.Bokeh(band_figure(cutout[k], str(name), state.display, bar))
+            pn.Column(
+                pn.pane.HTML(
+                    f"<b>{html.escape(str(name))}</b>",
+                    css_classes=["inspector-band-name"],
+                    margin=(0, 5),
+                ),
+                pn.pane.Bokeh(band_figure(cutout[k], str(name), state.display, bar)),
+                css_classes=["inspector-band"],
+            )
             for k, name in enumerate(store.bands)
         ]
         self._composite.object = state.images.png(

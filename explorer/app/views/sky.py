@@ -17,6 +17,7 @@ import numpy as np
 import panel as pn
 import param
 
+from explorer.app import services
 from explorer.app.coords import sky_index, unwrapped_ra
 from explorer.app.state import AppState
 from explorer.errors import LatentskyError
@@ -113,10 +114,20 @@ class SkyView(pn.viewable.Viewer):
         )
         self._search = pn.widgets.Button(label="Select", color="primary", width=80)
         self._search.on_click(self.search)
-        self._query.param.watch(self.search, "enter_pressed")
+        self._query.param.watch(self._on_enter, "enter_pressed")
         self._result = pn.pane.HTML("", css_classes=["cone-result"], width=420)
         self._plot = pn.pane.Bokeh(None, css_classes=["sky-plot"])
         self._draw()
+
+    def _on_enter(self, event=None) -> None:
+        # Panel runs enter-pressed handlers without the document lock, and a
+        # new selection changes Bokeh models (the map's outline): search on
+        # the next tick, which holds the lock
+        doc = pn.state.curdoc
+        if services.in_session(doc):
+            doc.add_next_tick_callback(self.search)
+        else:
+            self.search()
 
     def search(self, event=None) -> np.ndarray | None:
         """Select the sources in the cone typed in the box; returns their ids."""

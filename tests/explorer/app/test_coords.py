@@ -129,3 +129,12 @@ def test_unwrapped_ra_keeps_a_field_across_zero_in_one_piece():
     assert coords.unwrapped_ra(ra).tolist() == [350.0, 355.0, 359.0, 362.0, 369.0]
     # a field far from 0 is unchanged
     assert coords.unwrapped_ra(np.array([150.0, 151.0])).tolist() == [150.0, 151.0]
+
+
+def test_angles_read_in_the_best_unit():
+    assert coords.format_angle(30 / 3600) == "30″"
+    assert coords.format_angle(25 / 60) == "25′"
+    assert coords.format_angle(1.5) == "1.5°"
+    assert coords.format_angle(59.9 / 3600) == "59.9″"  # under a minute
+    cone = coords.Cone(150.0, 2.0, 0.5 / 3600)
+    assert cone.describe().endswith("r = 0.5″")

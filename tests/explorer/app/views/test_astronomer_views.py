@@ -67,7 +67,10 @@ def test_inspector_shows_each_band_scale_bar_and_row(state):
     view = InspectorView(state)
     source = int(state.store.ids[3])
     state.inspected_id = source
-    figures = view._bands.objects
+    columns = view._bands.objects
+    names = [column[0].object for column in columns]
+    assert names == [f"<b>{band}</b>" for band in state.store.bands]
+    figures = [column[1] for column in columns]
     assert [f.object.title.text for f in figures] == list(state.store.bands)
     glyph = figures[0].object.renderers[0]
     np.testing.assert_array_equal(
@@ -93,6 +96,12 @@ def test_cone_search_becomes_the_selection(state):
     assert ids.tolist() == [int(catalog["id"].iat[5])]
     assert state.selection_ids.tolist() == ids.tolist()
     assert state.selection_geometry["kind"] == "cone"
+    # a cone is on the sky, not the map: no outline is drawn there (the map
+    # view redraws its outline on every selection; this once raised)
+    from explorer.app.render.map import outline
+
+    assert outline(state.selection_geometry) == ([], [])
+    assert outline({"kind": "samp", "coords": []}) == ([], [])
     assert "1</b> sources" in view._result.object
     view._query.value = "somewhere 3arcsec"
     assert view.search() is None and "cannot read a sky position" in view._result.object
