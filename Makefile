@@ -8,7 +8,7 @@ N ?= 20000
 PORT ?= 5006
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint install install-test browser clean
+.PHONY: demo test bench lint install install-test browser clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: install-test
 
 bench: install
 	$(BIN)/latentsky bench all --out benchmarks/results
+
+# one PNG per dashboard tab (800 px wide) for the README gallery; not committed
+screenshots: install-test
+	mkdir -p assets/screenshots
+	LATENTSKY_SCREENSHOTS=assets/screenshots $(BIN)/python -m pytest -q -m ui \
+	  tests/explorer/app/test_screenshots.py
 
 lint: install-test
 	$(BIN)/ruff check explorer models tests benchmarks

@@ -209,12 +209,27 @@ class MapData:
             self._embeddings = self.store.embeddings(self.version)
         return self._embeddings
 
-    def order(self, rows: np.ndarray, key: str) -> np.ndarray:
+    def order(
+        self, rows: np.ndarray, key: str, descending: bool | None = None
+    ) -> np.ndarray:
         """``rows`` reordered by ``key``.
 
-        ``anomaly_score`` and numeric columns sort descending (most anomalous
-        / largest first), ``id`` ascending, ``centroid`` by ascending
-        Euclidean embedding distance to the mean embedding of ``rows``.
+        Parameters
+        ----------
+        rows : ndarray
+            ``(n,)`` row numbers.
+        key : str
+            ``id``, ``centroid`` (Euclidean embedding distance to the mean
+            embedding of ``rows``) or a numeric table column.
+        descending : bool, optional
+            Largest first; None takes the key's natural direction
+            (:func:`natural_descending`: scores and columns descending, most
+            anomalous first; ``id`` and ``centroid`` ascending).
+
+        Returns
+        -------
+        ndarray
+            ``(n,)`` rows; ties by ascending id and NaN last in both directions.
 
         Raises
         ------
@@ -224,23 +239,34 @@ class MapData:
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return rows
+        if descending is None:
+            descending = natural_descending(key)
         if key == "id":
             values = self.ids[rows].astype(np.float64)
         elif key == "centroid":
-            vectors = np.asarray(self.embeddings[np.sort(rows)], dtype=np.float64)
             rows = np.sort(rows)
-            centroid = vectors.mean(axis=0)
-            values = np.linalg.norm(vectors - centroid, axis=1)
+            vectors = np.asarray(self.embeddings[rows], dtype=np.float64)
+            values = np.linalg.norm(vectors - vectors.mean(axis=0), axis=1)
         elif key in self.table.columns:
-            values = -self.table[key].to_numpy(dtype=np.float64)[rows]
+            values = self.table[key].to_numpy(dtype=np.float64)[rows]
         else:
             msg = (
                 f"cannot order by {key!r}: not 'id', 'centroid' or a map/catalogue "
                 "column"
             )
             raise DataError(msg)
+        values = -values if descending else values
         values = np.where(np.isnan(values), np.inf, values)
         return rows[np.lexsort((self.ids[rows], values))]
+
+
+def natural_descending(key: str) -> bool:
+    """Whether the grid shows ``key`` largest first by default.
+
+    Scores and catalogue columns: yes (most anomalous, brightest flux first);
+    ``id`` and ``centroid`` (distance to the selection's mean): no.
+    """
+    return key not in ("id", "centroid")
 
 
 def field_values(
@@ -297,3 +323,17 @@ def field_values(
         change = neighbourhood_change(data.store, previous_version, data.version)
         return np.asarray(change, dtype=np.float64)
     return data.table[field].to_numpy(dtype=np.float64)
+
+
+def category_names(data: MapData, field: str) -> list[str] | None:
+    """Names of the categories of ``field`` by index (saved clusters), or None.
+
+    The index of a saved cluster is its position in
+    ``Annotations.names()``, as in :func:`field_values`; other fields' categories
+    have no names (a SQLite read: call it off the event loop).
+    """
+    if field != SAVED_CLUSTER:
+        return None
+    from explorer.store.annotations import Annotations
+
+    return list(Annotations.of_store(data.store).names())

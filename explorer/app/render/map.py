@@ -93,7 +93,9 @@ def _numeric_style(field: str, values: np.ndarray) -> dict:
     if finite.size:
         lo, hi = np.percentile(finite, [1, 99])
         if hi <= lo:
-            lo, hi = float(finite.min()), float(finite.max()) + 1e-9
+            lo, hi = float(finite.min()), float(finite.max())
+        if hi <= lo:  # constant: one colour (the legend says the value, no bar)
+            lo, hi = lo - 0.5, hi + 0.5
     else:
         lo, hi = 0.0, 1.0
     return {
@@ -371,7 +373,9 @@ def outline(geometry: dict | None) -> tuple[list[float], list[float]]:
     xs, ys : list of float
         The vertices with the first repeated at the end (empty for None).
     """
-    if not geometry:
+    if not geometry or geometry.get("kind") not in ("box", "lasso"):
+        # a selection made off the map (a cone on the sky, rows sent back
+        # over SAMP) has no outline on it
         return [], []
     coords = geometry["coords"]
     if geometry["kind"] == "box":

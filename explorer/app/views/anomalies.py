@@ -191,7 +191,12 @@ class AnomalyView(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(self._toggle, self._k),
             self._filter,
-            pn.Row(self._progress, self._prev, self._next),
+            pn.Row(
+                pn.pane.HTML("<small>review progress</small>", width=95),
+                self._progress,
+                self._prev,
+                self._next,
+            ),
             self._status,
             pn.pane.HTML(
                 "<small>★ interesting · ✕ boring (click again to undo) · "

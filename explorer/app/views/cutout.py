@@ -15,6 +15,8 @@ from explorer.app.state import AppState
 log = logging.getLogger(__name__)
 
 SIZE = 200
+#: The caption while no source is under the mouse.
+HOVER_HINT = "Hover over the map to see a source."
 
 
 def describe(state: AppState, source_id: int) -> str:
@@ -62,7 +64,7 @@ class CutoutView(pn.viewable.Viewer):
         )
         self._inspect.on_click(self._on_inspect)
         self._caption = pn.pane.HTML(
-            "Hover over the map to see a source.",
+            HOVER_HINT,
             css_classes=["hover-caption"],
             width=215,
             styles={"font-size": "12px"},
@@ -77,6 +79,7 @@ class CutoutView(pn.viewable.Viewer):
         self._inspect.disabled = source_id is None
         if source_id is None:
             self._image.object = None
+            self._caption.object = HOVER_HINT
             return
         try:
             self._image.object = self.state.images.png(

@@ -30,6 +30,36 @@ KIND_LABELS = {"embed": "embed", "fine-tune": "finetune"}
 NO_CHECKPOINT = "(no version has a checkpoint)"
 
 
+def progress_text(info, n_sources: int) -> str:
+    """What the job's progress bar shows, e.g. ``"embedding 1,200/3,000 cutouts"``.
+
+    Parameters
+    ----------
+    info : explorer.jobs.JobInfo
+        The job's latest status.
+    n_sources : int
+        Cutouts in the store (what an embed or analyse phase goes through).
+
+    Returns
+    -------
+    str
+    """
+    done = round(info.percent / 100 * n_sources)
+    if info.finished:
+        return f"{info.kind} job {info.phase}"
+    if info.phase == "embed":
+        return f"embedding {done:,}/{n_sources:,} cutouts"
+    if info.phase == "train":
+        epochs = getattr(info, "epochs", None)
+        epoch = getattr(info, "epoch", None)
+        if epochs:
+            return f"fine-tuning: epoch {epoch or 0}/{epochs} ({info.percent:.0f} %)"
+        return f"fine-tuning ({info.percent:.0f} %)"
+    if info.phase == "analyse":
+        return f"analysing the new version ({info.percent:.0f} %)"
+    return f"{info.phase}: waiting for the job process…"
+
+
 class JobsView(pn.viewable.Viewer):
     """Launch and watch the store's background re-embedding job."""
 
@@ -62,11 +92,15 @@ class JobsView(pn.viewable.Viewer):
         )
         self._finetune_options = pn.Row(self._epochs, self._use_clusters, visible=False)
         self._start = pn.widgets.Button(label="Start", color="primary", width=90)
+        # amber, not red: cancelling deletes nothing (the current version stays)
         self._cancel = pn.widgets.Button(
-            label="Cancel", color="danger", width=90, disabled=True
+            label="Cancel", color="warning", width=90, disabled=True
         )
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=300, css_classes=["job-progress"]
+        )
+        self._progress_label = pn.pane.HTML(
+            "no job running", css_classes=["job-progress-label"], margin=(0, 10)
         )
         self._status = pn.pane.HTML("No job yet.", css_classes=["job-status"])
         self._alert = pn.pane.Alert(
@@ -206,6 +240,7 @@ class JobsView(pn.viewable.Viewer):
             return
         if info is None:
             self._status.object = "No job yet."
+            self._progress_label.object = "no job running"
             self._start.disabled, self._cancel.disabled = False, True
             return
         running = not info.finished
@@ -213,6 +248,9 @@ class JobsView(pn.viewable.Viewer):
         self._start.disabled = running
         self._cancel.disabled = not running or cancelling
         self._progress.value = int(info.percent) if running else 100
+        self._progress_label.object = html.escape(
+            progress_text(info, self.state.store.n_sources)
+        )
         self._progress.bar_color = (
             "primary"
             if running
@@ -283,6 +321,7 @@ class JobsView(pn.viewable.Viewer):
             self._checkpoint,
             self._finetune_options,
             pn.Row(self._start, self._cancel),
+            self._progress_label,
             self._progress,
             self._status,
             self._alert,

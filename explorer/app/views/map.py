@@ -18,6 +18,7 @@ session's event loop.
 
 from __future__ import annotations
 
+import html
 import logging
 from functools import partial
 
@@ -28,6 +29,7 @@ from bokeh import events
 
 from explorer.app import data as mapdata
 from explorer.app import services
+from explorer.app.render.legend import FieldLegend, field_legend
 from explorer.app.render.map import (
     FRAME_HEIGHT,
     FRAME_WIDTH,
@@ -46,6 +48,8 @@ from explorer.app.views.map_figure import (
     IMAGE,
     OUTLINE,
     SAVED_CLUSTER,
+    SIMILAR,
+    SIMILAR_QUERY,
     build_figure,
     color_bar,
 )
@@ -62,6 +66,8 @@ __all__ = [
     "IMAGE",
     "OUTLINE",
     "SAVED_CLUSTER",
+    "SIMILAR",
+    "SIMILAR_QUERY",
     "colorize",
     "palette_rgba",
     "style_for",
@@ -89,6 +95,11 @@ class MapView(pn.viewable.Viewer):
         :data:`OUTLINE`) and the colour bar (``figure.right[0]``).
     renders : int
         Images rendered so far (for tests and benches).
+    title_text : str
+        The map's title (shown in its own line above the plot, so that a long
+        field name never pushes the toolbar into its "⋮" overflow menu).
+    legend : FieldLegend or None
+        How the current colour field is explained (bar, categories or text).
     """
 
     state = param.ClassSelector(class_=AppState)
@@ -99,15 +110,21 @@ class MapView(pn.viewable.Viewer):
         self._pending = None
         self._build = 0  # generation of the latest colour-field build
         self.renders = 0
+        self.title_text = ""
+        self.legend: FieldLegend | None = None
         self.figure = self._make_figure()
         self._pane = pn.pane.Bokeh(self.figure, sizing_mode="fixed")
+        self._header = pn.pane.HTML(
+            "", css_classes=["map-header"], sizing_mode="stretch_width", height=44
+        )
         self._rebuild()
         self._update_anomalies()
         self._update_cluster()
         self._update_outline()
+        self._update_similar()
 
     def __panel__(self):
-        return self._pane
+        return pn.Column(self._header, self._pane, sizing_mode="stretch_width")
 
     # ------------------------------------------------------------ building
     def _make_figure(self):
@@ -120,6 +137,7 @@ class MapView(pn.viewable.Viewer):
         self._image_source, self._color_bar = parts.image, parts.color_bar
         self._anomaly_source, self._cluster_source = parts.anomalies, parts.cluster
         self._outline_source = parts.outline
+        self._similar_source, self._query_source = parts.similar, parts.query
         fig = parts.figure
         for axis_range in (fig.x_range, fig.y_range):
             axis_range.on_change("start", self._on_range_change)
@@ -163,8 +181,11 @@ class MapView(pn.viewable.Viewer):
 
         def work():
             values = mapdata.field_values(data, field, previous)
-            renderer = MapRenderer(data.x, data.y, values, style_for(field, values))
-            return renderer, renderer.render(*ranges)
+            style = style_for(field, values)
+            renderer = MapRenderer(data.x, data.y, values, style)
+            names = mapdata.category_names(data, field)
+            legend = field_legend(field, values, style, names)
+            return renderer, renderer.render(*ranges), legend
 
         def done(result) -> None:
             if build == self._build:
@@ -172,7 +193,7 @@ class MapView(pn.viewable.Viewer):
 
         services.run_off_loop(self._document(), work, done, failed)
 
-    def _apply_build(self, data, field, ranges, renderer, render) -> None:
+    def _apply_build(self, data, field, ranges, renderer, render, legend) -> None:
         image, limits = render
         self._renderer = renderer
         new_bar = color_bar(color_bar_spec(renderer.style, limits))
@@ -180,9 +201,10 @@ class MapView(pn.viewable.Viewer):
         bar.color_mapper = new_bar.color_mapper
         bar.title = new_bar.title
         bar.ticker = new_bar.ticker
-        self.figure.title.text = (
-            f"{data.n:,} sources · version {data.version} · {field}"
-        )
+        bar.visible = legend.show_bar
+        self.legend = legend
+        self.title_text = f"{data.n:,} sources · version {data.version} · {field}"
+        self._header.object = header_html(self.title_text, legend)
         if ranges == self._view_ranges():
             self._show(image, limits, *ranges)
         else:  # zoomed while building: render the view as it is now
@@ -295,6 +317,15 @@ class MapView(pn.viewable.Viewer):
         xs, ys = outline(self.state.selection_geometry)
         self._outline_source.data = {"x": xs, "y": ys}
 
+    @param.depends("state.similar_result_ids", "state.similar_query_ids", watch=True)
+    def _update_similar(self) -> None:
+        """Squares on the similar-images results, a star on the query sources."""
+        data = self.state.data
+        query = data.rows_present(self.state.similar_query_ids)
+        found = data.rows_present(self.state.similar_result_ids)
+        self._similar_source.data = {"x": data.x[found], "y": data.y[found]}
+        self._query_source.data = {"x": data.x[query], "y": data.y[query]}
+
     # ------------------------------------------------------------- events
     def _radius(self) -> float:
         (x0, x1), _ = self._view_ranges()
@@ -303,7 +334,10 @@ class MapView(pn.viewable.Viewer):
     def _on_pointer(self, event) -> None:
         if event.x is None or event.y is None:
             return
-        self.state.hover_at(event.x, event.y, self._radius())
+        # empty map space clears the hovered source (the cutout panel with it)
+        source_id = self.state.id_at(event.x, event.y, self._radius())
+        if source_id != self.state.hovered_id:
+            self.state.hovered_id = source_id
 
     def _on_tap(self, event) -> None:
         source_id = self.state.id_at(event.x, event.y, self._radius())
@@ -333,3 +367,16 @@ class MapView(pn.viewable.Viewer):
             self.state.notify(
                 "info", "No sources inside the selection; draw a larger shape."
             )
+
+
+def header_html(title: str, legend: FieldLegend) -> str:
+    """The map's header: the title on one line (cut with "…", the full text in
+    its tooltip) and, below it, the legend or the note of the colour field."""
+    full = html.escape(title, quote=True)
+    return (
+        f"<div class='map-title' title='{full}' style='white-space:nowrap;"
+        "overflow:hidden;text-overflow:ellipsis;font-weight:600;font-size:13px;"
+        f"max-width:640px'>{full}</div>"
+        "<div class='map-legend' style='font-size:11px;color:#c9d1d9;"
+        f"white-space:nowrap;overflow:hidden;max-width:640px'>{legend.html()}</div>"
+    )

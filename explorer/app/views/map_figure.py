@@ -33,6 +33,10 @@ IMAGE, ANOMALIES, SAVED_CLUSTER, OUTLINE = (
     "saved-cluster",
     "selection-outline",
 )
+#: renderers of the latest similar-images result and of its query
+SIMILAR, SIMILAR_QUERY = "similar-results", "similar-query"
+#: colour of the similar-images markers (the tiles' query outline colour)
+SIMILAR_COLOR = "#ffd166"
 
 
 @dataclass
@@ -46,6 +50,8 @@ class MapFigure:
     image, anomalies, cluster, outline : ColumnDataSource
         Data of the RGBA image, the top-anomaly rings, the saved-cluster
         markers and the selection outline.
+    similar, query : ColumnDataSource
+        Squares on the latest similar-images results, a star on its query.
     color_bar : ColorBar
         The colour bar on the right.
     """
@@ -56,6 +62,8 @@ class MapFigure:
     cluster: ColumnDataSource
     outline: ColumnDataSource
     color_bar: ColorBar
+    similar: ColumnDataSource
+    query: ColumnDataSource
 
 
 def color_bar(spec: ColorBarSpec) -> ColorBar:
@@ -98,7 +106,7 @@ def build_figure(
         x_range=Range1d(x0, x1),
         y_range=Range1d(y0, y1),
         tools=[],
-        toolbar_location="above",
+        toolbar_location="right",
         background_fill_color=BACKGROUND,
         x_axis_label="map x",
         y_axis_label="map y",
@@ -110,12 +118,15 @@ def build_figure(
         "image", "x", "y", "dw", "dh", source=image_source, name=IMAGE
     )
     anomalies, cluster, outline = _add_overlays(fig)
+    similar, query = _add_similar_overlays(fig)
     _add_tools(fig, image)
     bar = ColorBar(
         color_mapper=LinearColorMapper(palette=["#000000"], low=0, high=1), width=12
     )
     fig.add_layout(bar, "right")
-    return MapFigure(fig, image_source, anomalies, cluster, outline, bar)
+    return MapFigure(
+        fig, image_source, anomalies, cluster, outline, bar, similar, query
+    )
 
 
 def _add_tools(fig, image) -> None:
@@ -130,6 +141,39 @@ def _add_tools(fig, image) -> None:
     )
     fig.toolbar.active_drag = pan
     fig.toolbar.active_scroll = wheel
+    # six tools and no logo in a column beside the frame (450 px tall): nothing
+    # folds into "⋮", as it did in the row above the plot, squeezed by the title
+    fig.toolbar.logo = None
+
+
+def _add_similar_overlays(fig) -> tuple[ColumnDataSource, ColumnDataSource]:
+    """Open squares on the similar-images results and a star on the query."""
+    similar, query = (
+        ColumnDataSource({"x": [], "y": []}),
+        ColumnDataSource({"x": [], "y": []}),
+    )
+    fig.scatter(
+        "x",
+        "y",
+        source=similar,
+        name=SIMILAR,
+        marker="square",
+        size=9,
+        fill_alpha=0,
+        line_color=SIMILAR_COLOR,
+        line_width=1.4,
+    )
+    fig.scatter(
+        "x",
+        "y",
+        source=query,
+        name=SIMILAR_QUERY,
+        marker="star",
+        size=16,
+        fill_color=SIMILAR_COLOR,
+        line_color="black",
+    )
+    return similar, query
 
 
 def _add_overlays(fig) -> tuple[ColumnDataSource, ColumnDataSource, ColumnDataSource]:

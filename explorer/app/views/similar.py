@@ -1,5 +1,10 @@
 """Similar images: top-k neighbours of a clicked source, a grid image or an
-uploaded FITS cutout; positive/negative marks refine the query (Rocchio)."""
+uploaded FITS cutout; positive/negative marks refine the query (Rocchio).
+
+The query is the first tile (outlined, captioned "query"), each result shows
+its id, RA/Dec and cosine similarity; the result set is written to
+``state.similar_result_ids`` (the map outlines it) and "Select these" makes
+the query and its results the selection (to save as a cluster or export)."""
 
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ from explorer.errors import LatentskyError
 
 log = logging.getLogger(__name__)
 
-TILE = 78
+TILE = 84
+#: tile captions hold three lines: id, RA/Dec, similarity
+CAPTION_CSS = ".tile figcaption { white-space: pre-line; line-height: 1.2; }"
 # the shared index cache lives in services; importable from here as before
 __all__ = ["TILE", "SimilarView", "similarity_index"]
 
@@ -47,6 +54,16 @@ class SimilarView(pn.viewable.Viewer):
             label="Refine with marks", color="primary", width=140, disabled=True
         )
         self._refine.on_click(lambda _: self._search())
+        self._select = pn.widgets.Button(
+            label="Select these",
+            color="primary",
+            width=130,
+            disabled=True,
+            css_classes=["similar-select"],
+            description="make the query and its results the selection "
+            "(then save it as a cluster or export it)",
+        )
+        self._select.on_click(lambda _: self.select_results())
         self._upload = pn.widgets.FileInput(accept=".fits,.fit,.fts", width=200)
         self._upload.param.watch(self._on_upload, "value")
         self._gallery = CutoutGallery(
@@ -55,6 +72,7 @@ class SimilarView(pn.viewable.Viewer):
             actions=["+", "−"],
             css_classes=["similar-grid"],
             empty_text="No query yet.",
+            stylesheets=[CAPTION_CSS],
         )
 
     # -------------------------------------------------------------- events
@@ -77,8 +95,26 @@ class SimilarView(pn.viewable.Viewer):
 
     @param.depends("state.positives", "state.negatives", watch=True)
     def _on_marks(self) -> None:
+        # only the marks change: the tiles' images are sent again as they are,
+        # not re-rendered, so the outline follows the click at once
         self._refine.disabled = not (self.state.positives or self.state.negatives)
-        self._draw(self._last_ids, self._last_sims)
+        marks = dict(zip(self._last_ids, self._marks(self._last_ids), strict=True))
+        self._gallery.items = [
+            {
+                **item,
+                "mark": item["mark"] if item["mark"] == "query" else marks[item["id"]],
+            }
+            for item in self._gallery.items
+        ]
+
+    def select_results(self) -> None:
+        """Make the query sources and the shown results the selection."""
+        ids = list(dict.fromkeys([*self.state.similar_query_ids, *self._last_ids]))
+        if ids:
+            self.state.select_ids(ids)
+            self.state.notify(
+                "info", f"{len(ids)} similar sources are now the selection."
+            )
 
     async def _on_upload(self, event) -> None:
         if not event.new:
@@ -125,6 +161,7 @@ class SimilarView(pn.viewable.Viewer):
                 "to find similar ones."
             )
             self._draw([], [])
+            self.state.similar_result_ids = []
             return
         try:
             index = similarity_index(state.store, state.version)
@@ -155,25 +192,56 @@ class SimilarView(pn.viewable.Viewer):
             f"(cosine similarity under each image)"
         )
         self._draw(ids, sims)
+        state.similar_result_ids = ids
+
+    def _marks(self, ids) -> list[str]:
+        positives, negatives = set(self.state.positives), set(self.state.negatives)
+        return [
+            "positive" if i in positives else "negative" if i in negatives else ""
+            for i in ids
+        ]
 
     def _draw(self, ids, sims) -> None:
         self._last_ids, self._last_sims = list(ids), list(sims)
+        self._select.disabled = not ids
         if not ids:
             self._gallery.items = []
             return
         state = self.state
-        positives, negatives = set(state.positives), set(state.negatives)
-        marks = [
-            "positive" if i in positives else "negative" if i in negatives else ""
-            for i in ids
+        query = [int(i) for i in state.similar_query_ids]
+        shown = [*query, *ids]
+        captions = [
+            *(
+                f"query {i}\n{radec}"
+                for i, radec in zip(query, self._radec(query), strict=True)
+            ),
+            *(
+                f"{i}\n{radec}\nsim {s:.3f}"
+                for i, radec, s in zip(ids, self._radec(ids), sims, strict=True)
+            ),
         ]
-        pngs = state.images.many(ids, state.display, TILE)
-        self._gallery.show(ids, pngs, [f"{s:.3f}" for s in sims], marks)
+        marks = ["query"] * len(query) + self._marks(ids)
+        pngs = state.images.many(shown, state.display, TILE)
+        self._gallery.show(shown, pngs, captions, marks)
+
+    def _radec(self, ids) -> list[str]:
+        """``"150.123 +2.123"`` (degrees) per source, ``"RA/Dec unknown"`` without."""
+        data, ids = self.state.data, [int(i) for i in ids]
+        known: dict[int, str] = {}
+        if ids and "ra" in data.table and "dec" in data.table:
+            rows = data.rows_present(ids)
+            ra = data.table["ra"].to_numpy(dtype=float)[rows]
+            dec = data.table["dec"].to_numpy(dtype=float)[rows]
+            for i, r, d in zip(data.ids[rows], ra, dec, strict=True):
+                if np.isfinite(r) and np.isfinite(d):
+                    known[int(i)] = f"{r:.3f} {d:+.3f}"
+        return [known.get(i, "RA/Dec unknown") for i in ids]
 
     def __panel__(self):
         return pn.Column(
             self._header,
-            pn.Row(self._k, self._refine),
+            self._k,
+            pn.Row(self._refine, self._select),
             pn.Row(
                 pn.pane.HTML(
                     f"Search by a FITS cutout (at most {upload_limit_text()}):",

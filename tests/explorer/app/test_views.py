@@ -74,7 +74,7 @@ def test_switching_version_resets_the_session(two_version_store):
     assert len(state.selection_ids) == 0  # a selection belongs to one map
     assert mapdata.NEIGHBOURHOOD_CHANGE not in state.param.color_field.objects
     assert state.color_field == "anomaly_score"
-    assert "version v1" in view.figure.title.text
+    assert "version v1" in view.title_text
 
 
 def test_every_colour_field_renders(analysed_store):
@@ -96,7 +96,7 @@ def test_every_colour_field_renders(analysed_store):
             bar.color_mapper.palette
             == style_for(field, field_values(state, field))["opts"]["cmap"]
         )
-        assert field in figure.title.text
+        assert field in view.title_text
 
 
 def test_zoom_renders_once_and_updates_view(analysed_store):
