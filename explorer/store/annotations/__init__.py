@@ -3,7 +3,12 @@
 - :mod:`~explorer.store.annotations.database`: the file, its schema, WAL
   connections and write transactions, the revision counter;
 - :mod:`~explorer.store.annotations.clusters`: saved clusters and members;
-- :mod:`~explorer.store.annotations.tags`: interesting/boring tags;
+- :mod:`~explorer.store.annotations.tags`: interesting/boring/artefact tags
+  and the undo of the last label;
+- :mod:`~explorer.store.annotations.marks`: Similar-tab +/- pairs;
+- :mod:`~explorer.store.annotations.provenance`: how a cluster was made
+  (selection geometry, version, encoder, settings);
+- :mod:`~explorer.store.annotations.migrate`: upgrades of older files;
 - :mod:`~explorer.store.annotations.validate`: names and id selections.
 """
 
@@ -18,6 +23,8 @@ from explorer.store.annotations.database import (
     TAGS,
     AnnotationsDatabase,
 )
+from explorer.store.annotations.marks import SimilarMarkAnnotations
+from explorer.store.annotations.provenance import ClusterProvenance
 from explorer.store.annotations.tags import TagAnnotations
 from explorer.store.annotations.validate import MAX_NAME_LENGTH
 
@@ -31,11 +38,12 @@ __all__ = [
     "TAGS",
     "Annotations",
     "AnnotationsDatabase",
+    "ClusterProvenance",
 ]
 
 
-class Annotations(ClusterAnnotations, TagAnnotations):
-    """Named clusters of sources and interesting/boring tags, in SQLite.
+class Annotations(ClusterAnnotations, TagAnnotations, SimilarMarkAnnotations):
+    """Named clusters, per-source tags and Similar-tab marks, in SQLite.
 
     Safe to share between threads and processes (see
     :mod:`~explorer.store.annotations.database`).

@@ -11,6 +11,7 @@ import pandas as pd
 
 from explorer.errors import DataError
 from explorer.store.annotations.database import AnnotationsDatabase, now
+from explorer.store.annotations.provenance import ClusterProvenance
 from explorer.store.annotations.validate import clean_ids, clean_name
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class ClusterAnnotations(AnnotationsDatabase):
         note: str = "",
         version: str | None = None,
         overwrite: bool = False,
+        provenance: ClusterProvenance | None = None,
     ) -> int:
         """Save a selection of sources as a named cluster.
 
@@ -52,6 +54,9 @@ class ClusterAnnotations(AnnotationsDatabase):
         overwrite : bool
             Replace the members and note of an existing cluster of that name
             (its creation time is kept).
+        provenance : ClusterProvenance, optional
+            How the selection was made; its ``version`` is used when
+            ``version`` is not given.
 
         Returns
         -------
@@ -61,11 +66,15 @@ class ClusterAnnotations(AnnotationsDatabase):
         Raises
         ------
         DataError
-            If the name is empty, the selection is empty or not integer, or a
-            cluster of that name exists and ``overwrite`` is False.
+            If the name is empty, the selection is empty or not integer, a
+            cluster of that name exists and ``overwrite`` is False, or the
+            provenance geometry is malformed.
         """
         name = clean_name(name)
         members = clean_ids(ids, f"cluster {name!r}")
+        provenance = provenance or ClusterProvenance()
+        version = version if version is not None else provenance.version
+        extra = provenance.columns()
         stamp = now()
         with self._write() as con:
             row = con.execute(
@@ -80,16 +89,17 @@ class ClusterAnnotations(AnnotationsDatabase):
                     raise DataError(msg)
                 cluster_id = int(row[0])
                 con.execute(
-                    "UPDATE clusters SET note = ?, updated = ?, version = ? "
-                    "WHERE id = ?",
-                    (note or "", stamp, version, cluster_id),
+                    "UPDATE clusters SET note = ?, updated = ?, version = ?, "
+                    "geometry = ?, checkpoint_sha256 = ?, settings = ? WHERE id = ?",
+                    (note or "", stamp, version, *extra, cluster_id),
                 )
                 con.execute("DELETE FROM members WHERE cluster_id = ?", (cluster_id,))
             else:
                 cur = con.execute(
-                    "INSERT INTO clusters(name, note, created, updated, version) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (name, note or "", stamp, stamp, version),
+                    "INSERT INTO clusters(name, note, created, updated, version, "
+                    "geometry, checkpoint_sha256, settings) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, note or "", stamp, stamp, version, *extra),
                 )
                 cluster_id = int(cur.lastrowid)
             con.executemany(
@@ -141,6 +151,24 @@ class ClusterAnnotations(AnnotationsDatabase):
                 (cluster_id,),
             ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def cluster_provenance(self, name: str) -> ClusterProvenance:
+        """How cluster ``name`` was made (empty fields for an older cluster).
+
+        Raises
+        ------
+        DataError
+            If there is no cluster of that name.
+        """
+        name = clean_name(name)
+        with self._read() as con:
+            cluster_id = _cluster_id(con, name)
+            row = con.execute(
+                "SELECT version, geometry, checkpoint_sha256, settings "
+                "FROM clusters WHERE id = ?",
+                (cluster_id,),
+            ).fetchone()
+        return ClusterProvenance.from_columns(*row)
 
     def cluster_note(self, name: str) -> str:
         """The note of cluster ``name``."""

@@ -11,12 +11,22 @@ Schema (version :data:`SCHEMA_VERSION`)::
 
     schema(version)                                   one row
     meta(key PRIMARY KEY, value)                      'revision' counter
-    clusters(id, name UNIQUE, note, created, updated, version)
+    clusters(id, name UNIQUE, note, created, updated, version,
+             geometry, checkpoint_sha256, settings)
     members(cluster_id -> clusters.id ON DELETE CASCADE, source_id)
     tags(source_id PRIMARY KEY, tag, created, note)   one current tag per source
+    label_actions(id, at)                             one per tag/untag call
+    label_log(action_id -> label_actions.id, source_id,
+              before_tag, before_created, before_note, after_tag)
+    similar_marks(query_id, id, sign, version, at)    Similar-tab +/- pairs
 
 Timestamps are ISO 8601 UTC strings. ``clusters.version`` records the
-embedding version the selection was made on (informational).
+embedding version the selection was made on; ``geometry`` (lasso polygon or
+box in map coordinates) and ``settings`` (colour/score settings) are JSON
+text, ``checkpoint_sha256`` the encoder of that version (all NULL for a
+cluster saved without provenance). ``label_log`` holds what each tag call
+replaced, so the last one can be undone. Files of schema version 1 are
+migrated in place when opened (:mod:`~explorer.store.annotations.migrate`).
 """
 
 from __future__ import annotations
@@ -30,14 +40,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from explorer.errors import StoreError
+from explorer.store.annotations import migrate
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Seconds a connection waits for another writer before giving up.
 BUSY_TIMEOUT_S = 30.0
-#: The tags a source can carry (one at a time).
-TAGS = ("interesting", "boring")
+#: The tags a source can carry (one at a time); ``artefact`` since schema 2.
+TAGS = ("interesting", "boring", "artefact")
+#: The tags table, spelled once: :mod:`migrate` re-creates it from this.
+TAGS_TABLE = f"""
+CREATE TABLE IF NOT EXISTS tags (
+    source_id INTEGER PRIMARY KEY,
+    tag TEXT NOT NULL CHECK (tag IN ({", ".join(repr(t) for t in TAGS)})),
+    created TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+)"""
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS schema (version INTEGER NOT NULL);
@@ -48,7 +67,10 @@ CREATE TABLE IF NOT EXISTS clusters (
     note TEXT NOT NULL DEFAULT '',
     created TEXT NOT NULL,
     updated TEXT NOT NULL,
-    version TEXT
+    version TEXT,
+    geometry TEXT,
+    checkpoint_sha256 TEXT,
+    settings TEXT
 );
 CREATE TABLE IF NOT EXISTS members (
     cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
@@ -56,12 +78,29 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (cluster_id, source_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_source ON members(source_id);
-CREATE TABLE IF NOT EXISTS tags (
-    source_id INTEGER PRIMARY KEY,
-    tag TEXT NOT NULL CHECK (tag IN ({", ".join(repr(t) for t in TAGS)})),
-    created TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT ''
+{TAGS_TABLE};
+CREATE TABLE IF NOT EXISTS label_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS label_log (
+    action_id INTEGER NOT NULL REFERENCES label_actions(id) ON DELETE CASCADE,
+    source_id INTEGER NOT NULL,
+    before_tag TEXT,
+    before_created TEXT,
+    before_note TEXT,
+    after_tag TEXT,
+    PRIMARY KEY (action_id, source_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS similar_marks (
+    query_id INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    sign INTEGER NOT NULL CHECK (sign IN (-1, 1)),
+    version TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    PRIMARY KEY (query_id, id, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS similar_marks_by_version ON similar_marks(version);
 """
 
 
@@ -155,6 +194,15 @@ class AnnotationsDatabase:
             row = con.execute("SELECT version FROM schema").fetchone()
             if row is None:
                 con.execute("INSERT INTO schema(version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] < SCHEMA_VERSION:
+                migrate.upgrade(con, int(row[0]), TAGS_TABLE)
+                con.execute("UPDATE schema SET version = ?", (SCHEMA_VERSION,))
+                log.info(
+                    "%s: migrated annotations schema %d -> %d",
+                    self.path,
+                    row[0],
+                    SCHEMA_VERSION,
+                )
             elif row[0] > SCHEMA_VERSION:
                 con.execute("ROLLBACK")
                 msg = (
