@@ -90,10 +90,16 @@ def _prepare(
     X, labels = X[keep], labels[keep]
     uniq, counts = np.unique(labels, return_counts=True)
     if len(uniq) < 2:
-        return X, labels, f"needs at least 2 clusters, got {len(uniq)}"
+        found = "none" if len(uniq) == 0 else "only one"
+        return X, labels, f"needs at least 2 clusters here, {found} found"
     if counts.min() < min_cluster_size:
-        small = uniq[counts < min_cluster_size][:3].tolist()
-        reason = f"cluster(s) {small} have fewer than {min_cluster_size} members"
+        small = [str(v) for v in uniq[counts < min_cluster_size][:3].tolist()]
+        which = " and ".join(small) if len(small) < 3 else ", ".join(small) + ", …"
+        noun = "cluster" if len(small) == 1 else "clusters"
+        reason = (
+            f"auto {noun} {which} {'has' if len(small) == 1 else 'have'} "
+            f"fewer than {min_cluster_size} members here"
+        )
         return X, labels, reason
     if len(uniq) >= len(X):
         return X, labels, "every point is its own cluster"

@@ -29,8 +29,36 @@ def _fmt(score) -> str:
         return "–"
     value = float(score.value)
     if math.isnan(value):
-        return f"<span title='{score.reason}'>n/a ({score.reason})</span>"
+        return f"<span title='{score.reason}'>n/a: {score.reason}</span>"
     return f"{value:.3f}" + (" *" if getattr(score, "sampled", False) else "")
+
+
+#: Hover help of the metrics table (what, which way is better, on which points).
+DB_HELP = (
+    "Davies-Bouldin index: mean ratio of within-cluster spread to the distance "
+    "between cluster centres, in the embedding (cosine space of h). Lower is "
+    "better separated; 0 is perfect."
+)
+SILHOUETTE_HELP = (
+    "Silhouette: for each point, (distance to the nearest other cluster - mean "
+    "distance within its own) / the larger of the two, averaged; in the "
+    "embedding. From -1 to 1; higher is better separated."
+)
+VS_REST_HELP = (
+    "Two groups: the selected sources against every other source of the version."
+)
+WITHIN_HELP = (
+    "The auto clusters (HDBSCAN) inside the selection, sources in no cluster left "
+    "out: does the selection split into distinct groups?"
+)
+
+
+def _tip(text: str, help_text: str) -> str:
+    """``text`` with ``help_text`` as its hover tooltip (and a dotted underline)."""
+    return (
+        f"<span title='{help_text}' style='text-decoration:underline dotted;"
+        f"cursor:help'>{text}</span>"
+    )
 
 
 #: What each TPCF sigma is, as the panel says it.
@@ -65,7 +93,7 @@ def summary_html(result: dict) -> str:
     """HTML table of a :func:`selection_metrics` result."""
     rest, within, tpcf = result["vs_rest"], result["within"], result["tpcf"]
     if math.isnan(float(tpcf.score)):
-        tpcf_text = f"n/a ({tpcf.reason})"
+        tpcf_text = f"n/a: {tpcf.reason}"
     else:
         tpcf_text = (
             f"{tpcf.score:.2f} ± {tpcf.sigma:.2f} "
@@ -73,20 +101,28 @@ def summary_html(result: dict) -> str:
         )
     n_clusters = within["davies_bouldin"].n_clusters if within else 0
     rows = [
-        ("", "vs rest", f"{n_clusters} auto clusters"),
         (
-            "Davies–Bouldin ↓",
+            "",
+            _tip("vs rest", VS_REST_HELP),
+            _tip(f"{n_clusters} auto clusters", WITHIN_HELP),
+        ),
+        (
+            _tip("Davies–Bouldin ↓", DB_HELP),
             _fmt(rest["davies_bouldin"]),
             _fmt(within["davies_bouldin"]) if within else "–",
         ),
         (
-            "silhouette ↑",
+            _tip("silhouette ↑", SILHOUETTE_HELP),
             _fmt(rest["silhouette"]),
             _fmt(within["silhouette"]) if within else "–",
         ),
     ]
     body = "".join(f"<tr><th>{a}</th><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)
-    note = " · * sampled" if result["sampled"] else ""
+    note = (
+        " · * computed on a seeded random sample of the points"
+        if result["sampled"]
+        else ""
+    )
     return (
         f"<div class='metrics-summary'><b>{result['n']:,}</b> selected · "
         f"TPCF score <b class='tpcf-score'>{tpcf_text}</b>"

@@ -61,7 +61,7 @@ def test_silhouette_samples_above_cap():
     ("labels", "reason"),
     [
         (np.zeros(6, int), "at least 2 clusters"),
-        (np.array([0, 0, 0, 0, 0, 1]), "fewer than 2 members"),
+        (np.array([0, 0, 0, 0, 0, 1]), "auto cluster 1 has fewer than 2 members"),
         (np.array([-1, -1, -1, -1, -1, 0]), "at least 2 clusters"),
     ],
 )
@@ -70,6 +70,7 @@ def test_degenerate_selections_give_nan(labels, reason):
         result = fn(X3, labels)
         assert np.isnan(result.value)
         assert reason in result.reason
+        assert "[" not in result.reason  # a sentence, not a Python list
 
 
 def test_constant_data_gives_nan():
