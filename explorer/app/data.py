@@ -26,6 +26,9 @@ SAVED_CLUSTER = "saved_cluster"
 #: colour field: neighbourhood change since the previous version
 #: (:mod:`explorer.analysis.diff`)
 NEIGHBOURHOOD_CHANGE = "neighbourhood_change"
+#: colour field: predicted P(interesting) of the active hunt
+#: (:mod:`explorer.active`), offered once a source is labelled
+RELEVANCE = "relevance"
 #: colour fields drawn with a categorical colour map
 CATEGORICAL = frozenset({"cluster", SAVED_CLUSTER})
 _MAP_ONLY = {"id", "x", "y", "anomaly_rank"}
@@ -322,6 +325,8 @@ def field_values(
             raise DataError(msg)
         change = neighbourhood_change(data.store, previous_version, data.version)
         return np.asarray(change, dtype=np.float64)
+    if field == RELEVANCE:
+        return relevance_values(data)
     return data.table[field].to_numpy(dtype=np.float64)
 
 
@@ -337,3 +342,19 @@ def category_names(data: MapData, field: str) -> list[str] | None:
     from explorer.store.annotations import Annotations
 
     return list(Annotations.of_store(data.store).names())
+
+
+def relevance_values(data: MapData) -> np.ndarray:
+    """``(N,)`` float64 predicted relevance of every row, from the current labels.
+
+    The server-wide relevance model of the version
+    (:func:`explorer.app.services.caches.shared_hunt`), synced with the
+    annotations first; its rows are the map's rows.
+    """
+    from explorer.app.services.caches import shared_hunt
+    from explorer.store.annotations import Annotations
+
+    shared = shared_hunt(data.store, data.version)
+    with shared.lock:
+        shared.hunt.sync(Annotations.of_store(data.store))
+        return shared.hunt.model.relevance().astype(np.float64, copy=True)

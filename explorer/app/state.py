@@ -16,6 +16,7 @@ import param
 from explorer.app import data as mapdata
 from explorer.app import services
 from explorer.app.render.images import INTERVALS, STRETCHES, DisplaySettings
+from explorer.errors import LatentskyError
 from explorer.store import Store
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ class AppState(param.Parameterized):
         fields = [mapdata.COUNT, *self.data.numeric_fields(), mapdata.SAVED_CLUSTER]
         if self.previous_version is not None:
             fields.append(mapdata.NEIGHBOURHOOD_CHANGE)
+        if self._has_labels():
+            fields.append(mapdata.RELEVANCE)
         self.param.color_field.objects = fields
         if self.color_field not in fields:
             self.color_field = mapdata.COUNT
@@ -161,6 +164,30 @@ class AppState(param.Parameterized):
         self.clear_selection()
         self.hovered_id = None
         self.inspected_id = None
+
+    def _has_labels(self) -> bool:
+        """Whether a source carries an interesting/boring/artefact label."""
+        from explorer.store.annotations import Annotations
+
+        try:
+            return not Annotations.of_store(self.store).tags().empty
+        except LatentskyError as exc:
+            log.warning("annotations unreadable: %s", exc)
+            return False
+
+    @param.depends("clusters_changed", watch=True)
+    def _on_annotations(self) -> None:
+        # the relevance colour appears with the first label, goes with the last
+        fields = list(self.param.color_field.objects)
+        if self._has_labels() == (mapdata.RELEVANCE in fields):
+            return
+        if mapdata.RELEVANCE in fields:
+            fields.remove(mapdata.RELEVANCE)
+            if self.color_field == mapdata.RELEVANCE:
+                self.color_field = mapdata.COUNT
+        else:
+            fields.append(mapdata.RELEVANCE)
+        self.param.color_field.objects = fields
 
     @property
     def previous_version(self) -> str | None:

@@ -22,6 +22,8 @@ MAX_MAPS = 4
 MAX_IMAGE_CACHES = 4
 #: similarity indexes kept (a version's embeddings and FAISS index each)
 MAX_INDEXES = 4
+#: active-hunt relevance models kept (a few (N,) float64 arrays each)
+MAX_HUNTS = 4
 
 T = TypeVar("T")
 
@@ -61,6 +63,7 @@ class BoundedCache:
 _MAPS = BoundedCache(MAX_MAPS)
 _IMAGES = BoundedCache(MAX_IMAGE_CACHES)
 _INDEXES = BoundedCache(MAX_INDEXES)
+_HUNTS = BoundedCache(MAX_HUNTS)
 
 
 def map_data(store, version: str) -> MapData:
@@ -99,3 +102,35 @@ def similarity_index(store, version: str):
         return SimilarityIndex.build(embeddings, store.ids)
 
     return _INDEXES.get((str(store.root), version), load)
+
+
+class SharedHunt:
+    """An :class:`explorer.active.session.Hunt` shared by a server's sessions.
+
+    ``lock`` guards the model: :meth:`Hunt.sync` updates it in place, so two
+    sessions must not sync or read a half-updated model at once.
+    """
+
+    def __init__(self, hunt) -> None:
+        self.hunt = hunt
+        self.lock = threading.Lock()
+
+
+def shared_hunt(store, version: str) -> SharedHunt:
+    """The shared active hunt of ``(store, version)``, rebuilt when its map changed.
+
+    Raises
+    ------
+    StoreError, DataError
+        If the version has no embeddings or no ``anomaly_score``.
+    """
+    from explorer.active.session import Hunt
+
+    path = Path(store.version_file(version, MAP))
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+
+    def load() -> SharedHunt:
+        log.info("fitting the relevance model of %s version %s", store.root, version)
+        return SharedHunt(Hunt.from_store(store, version))
+
+    return _HUNTS.get((Path(store.root).resolve(), version), load, stamp=mtime)

@@ -1,5 +1,10 @@
 """Saved clusters: save the selection with a note, list, rename, delete, show
-on the map, export (CSV / FITS table / VOTable). Stored in annotations.sqlite."""
+on the map, export (CSV / FITS table / VOTable). Stored in annotations.sqlite.
+
+A saved cluster keeps how it was made (:func:`selection_provenance`: the box
+or lasso in map coordinates, the version, its encoder checkpoint hash, the
+colour settings), so it can be re-applied to another version
+(:func:`reapply_on_version`) with a report of who stayed, joined and left."""
 
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ import param
 
 from explorer.app.services import subscribe_session
 from explorer.app.state import AppState
+from explorer.app.views.cluster_provenance import (
+    reapply_on_version,
+    selection_provenance,
+)
 from explorer.errors import LatentskyError
 from explorer.store.export import FORMAT_SUFFIX, export_bytes
 
@@ -60,6 +69,14 @@ class ClustersView(pn.viewable.Viewer):
         self._new_name = pn.widgets.TextInput(label="New name", width=140)
         self._rename = pn.widgets.Button(label="Rename", width=80)
         self._delete = pn.widgets.Button(label="Delete", color="danger", width=80)
+        self._reapply = pn.widgets.Button(
+            label="Re-apply to current version", width=200, disabled=True
+        )
+        self._reapply_select = pn.widgets.Button(
+            label="Select the result", width=140, disabled=True
+        )
+        self._report = pn.pane.HTML("", css_classes=["cluster-reapply"])
+        self._reapplied = None  # the latest ReapplyReport
         self._format = pn.widgets.Select(
             label="Format", options=list(EXPORT_SUFFIX), width=100
         )
@@ -77,9 +94,11 @@ class ClustersView(pn.viewable.Viewer):
         self._select.on_click(self._on_select)
         self._rename.on_click(self._on_rename)
         self._delete.on_click(self._on_delete)
+        self._reapply.on_click(lambda _: self.reapply())
+        self._reapply_select.on_click(lambda _: self._on_select_reapplied())
         self._actions = [
             self._save, self._choice, self._show, self._select, self._rename,
-            self._delete, self._download,
+            self._delete, self._download, self._reapply,
         ]  # fmt: skip
         if broken is not None:
             self._mark_unavailable(broken)
@@ -124,7 +143,11 @@ class ClustersView(pn.viewable.Viewer):
             return
         try:
             self._notes.save_cluster(
-                name, state.selection_ids, note=self._note.value, version=state.version
+                name,
+                state.selection_ids,
+                note=self._note.value,
+                version=state.version,
+                provenance=selection_provenance(state),
             )
         except Exception as exc:
             state.notify("error", f"Cannot save cluster {name!r}: {exc}")
@@ -139,6 +162,7 @@ class ClustersView(pn.viewable.Viewer):
 
     def _on_choice(self, *_) -> None:
         self._update_filename()
+        self._update_reapply()
         if self._show.value:
             self.state.shown_cluster = self._choice.value
 
@@ -152,6 +176,43 @@ class ClustersView(pn.viewable.Viewer):
                 self.state.select_ids(self._notes.members(name))
             except Exception as exc:
                 self.state.notify("error", f"Cannot select cluster {name!r}: {exc}")
+
+    @param.depends("state.version", watch=True)
+    def _update_reapply(self) -> None:
+        """Offer re-applying when the chosen cluster was saved on another version."""
+        self._reapplied = None
+        self._reapply_select.disabled = True
+        self._report.object = ""
+        name = self._choice.value
+        saved_on = None
+        if name and self._notes is not None:
+            try:
+                saved_on = self._notes.cluster_provenance(name).version
+            except LatentskyError as exc:
+                log.warning("no provenance for cluster %r: %s", name, exc)
+        self._reapply.disabled = not saved_on or saved_on == self.state.version
+
+    def reapply(self) -> None:
+        """Re-make the chosen cluster on the current version; show the report."""
+        name, state = self._choice.value, self.state
+        try:
+            report = reapply_on_version(state.store, self._notes, name, state.version)
+        except Exception as exc:
+            state.notify("error", f"Cannot re-apply {name!r}: {exc}")
+            return
+        self._reapplied = report
+        self._reapply_select.disabled = len(report.members) == 0
+        counts = report.summary()
+        self._report.object = (
+            f"<small>{html.escape(name)} on {html.escape(str(state.version))}: "
+            f"{counts['n_after']:,} members · {counts['stayed']:,} stayed · "
+            f"{counts['joined']:,} joined · {counts['left']:,} left · "
+            f"{counts['missing']:,} missing · Jaccard {counts['jaccard']:.2f}</small>"
+        )
+
+    def _on_select_reapplied(self) -> None:
+        if self._reapplied is not None:
+            self.state.select_ids(self._reapplied.members)
 
     def _on_rename(self, _) -> None:
         old, new = self._choice.value, self._new_name.value.strip()
@@ -268,6 +329,8 @@ class ClustersView(pn.viewable.Viewer):
             pn.Row(self._choice, self._show, self._select),
             pn.Row(self._new_name, self._rename, self._delete),
             pn.Row(self._format, self._download),
+            pn.Row(self._reapply, self._reapply_select),
+            self._report,
             name="Clusters",
             sizing_mode="stretch_width",
         )

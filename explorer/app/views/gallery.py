@@ -110,6 +110,7 @@ class CutoutGallery(JSComponent):
                        max-width: var(--tile); }
     .tile.mark-positive, .tile.mark-interesting { border-color: #3fb950; }
     .tile.mark-negative, .tile.mark-boring { border-color: #f85149; }
+    .tile.mark-artefact { border-color: #d29922; border-style: dashed; }
     .tile.mark-query { border-color: #7df9ff; }
     .actions { display: flex; gap: 2px; }
     .act { font-size: 10px; padding: 0 4px; background: #21262d; color: #c9d1d9;

@@ -150,7 +150,7 @@ class MapView(pn.viewable.Viewer):
 
     @param.depends("state.clusters_changed", watch=True)
     def _on_clusters_changed(self) -> None:
-        if self.state.color_field == mapdata.SAVED_CLUSTER:
+        if self.state.color_field in (mapdata.SAVED_CLUSTER, mapdata.RELEVANCE):
             self._rebuild()
 
     @param.depends("state.version", "state.color_field", watch=True)

@@ -92,6 +92,30 @@ class SimilarView(pn.viewable.Viewer):
             else source_id in self.state.negatives
         )
         self.state.mark(source_id, None if current else label)
+        self._store_mark(source_id, 0 if current else 1 if label == "positive" else -1)
+
+    def _store_mark(self, source_id: int, sign: int) -> None:
+        """Keep the +/- mark as (query, result) pairs, for fine-tuning later.
+
+        One pair per query source (``sign`` 0 removes them); an uploaded
+        cutout has no source id, so its marks only refine this search.
+        """
+        from explorer.store.annotations import Annotations
+
+        query_ids = [] if self._vector is not None else self.state.similar_query_ids
+        try:
+            notes = Annotations.of_store(self.state.store)
+            for query_id in query_ids:
+                if int(query_id) == int(source_id):
+                    continue
+                if sign:
+                    notes.add_similar_mark(
+                        query_id, source_id, sign, self.state.version
+                    )
+                else:
+                    notes.remove_similar_mark(query_id, source_id, self.state.version)
+        except LatentskyError as exc:
+            self.state.notify("warning", f"The mark is not saved: {exc}")
 
     @param.depends("state.positives", "state.negatives", watch=True)
     def _on_marks(self) -> None:

@@ -62,3 +62,23 @@ def test_marks_change_at_once_without_new_images(state, monkeypatch):
     assert [i["src"] for i in after] == [i["src"] for i in before]
     view._gallery._handle_msg({"id": target, "action": "+"})  # again: unmark
     assert view._gallery.items[3]["mark"] == "" and state.positives == []
+
+
+def test_marks_are_stored_as_query_result_pairs(state):
+    from explorer.store.annotations import Annotations
+
+    view = SimilarView(state)
+    query = int(state.data.ids[2])
+    state.query_similar([query])
+    good, bad = (int(item["id"]) for item in view._gallery.items[1:3])
+    view._on_action(good, "+")
+    view._on_action(bad, "−")
+    notes = Annotations.of_store(state.store)
+    marks = notes.similar_marks(query_id=query)
+    pairs = sorted(zip(marks["id"], marks["sign"], marks["version"], strict=True))
+    assert pairs == sorted([(good, 1, "v1"), (bad, -1, "v1")])
+    view._on_action(bad, "+")  # the other sign replaces the pair
+    view._on_action(good, "+")  # a second click takes the mark back
+    marks = notes.similar_marks(query_id=query)
+    assert marks[["id", "sign"]].values.tolist() == [[bad, 1]]
+    assert state.positives == [bad]
