@@ -104,7 +104,12 @@ def ingest(
         where = str(survey.path)
         table = prepare_catalog(survey.catalog, where)
         builder = Store.build(
-            store_root, survey.bands, survey.size, overwrite=overwrite, source=where
+            store_root,
+            survey.bands,
+            survey.size,
+            overwrite=overwrite,
+            source=where,
+            pixel_scale=survey.pixel_scale,
         )
         with builder:
             _copy_rows(survey, table, builder, chunk, progress, f"ingest {src.name}")

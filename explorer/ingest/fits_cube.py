@@ -70,7 +70,10 @@ def open_fits_cube(path: Path, catalog: Path | None) -> Survey:
                 block = np.asarray(section[start:stop])
             return block.reshape(stop - start, n_bands, size, size)
 
-        return Survey(path, KIND, bands, size, table, read, [hdul.close])
+        scale = positive_float_or_none(hdu.header.get("PIXSCALE"))
+        survey = Survey(path, KIND, bands, size, table, read, [hdul.close])
+        survey.pixel_scale = scale
+        return survey
     except BaseException:
         hdul.close()
         raise
@@ -122,3 +125,12 @@ def _check_complete(hdu: Any, path: Path) -> None:
                 f"bytes, data needs {expected})"
             )
             raise IngestError(msg)
+
+
+def positive_float_or_none(value: object) -> float | None:
+    """``value`` as a finite float > 0 (a header's PIXSCALE), else None."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) and number > 0 else None

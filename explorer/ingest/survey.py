@@ -29,6 +29,8 @@ class Survey:
     read : callable
         ``read(start, stop)`` -> ``(stop - start, bands, S, S)`` array of
         rows ``start..stop-1`` (may hold NaN/inf).
+    pixel_scale : float or None
+        Arcsec per pixel of the cutouts, when the input says.
     """
 
     path: Path
@@ -38,6 +40,7 @@ class Survey:
     catalog: pd.DataFrame
     read: Callable[[int, int], np.ndarray]
     _close: list[Callable[[], None]] = field(default_factory=list)
+    pixel_scale: float | None = None
 
     @property
     def n(self) -> int:

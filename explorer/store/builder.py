@@ -121,6 +121,9 @@ class StoreBuilder:
         Replace an existing store at ``root``.
     source : str
         Where the survey came from (recorded in the manifest).
+    pixel_scale : float, optional
+        Arcsec per cutout pixel, recorded as the manifest's
+        ``pixel_scale_arcsec`` (scale bars) when known.
 
     Raises
     ------
@@ -136,8 +139,10 @@ class StoreBuilder:
         *,
         overwrite: bool = False,
         source: str = "",
+        pixel_scale: float | None = None,
     ) -> None:
         self.root = Path(root)
+        self.pixel_scale = pixel_scale
         self.bands = [str(b) for b in bands]
         self.cutout_size = int(cutout_size)
         self.overwrite = overwrite
@@ -283,6 +288,8 @@ class StoreBuilder:
             self._tmp / layout.CATALOG, index=False, write_page_checksum=True
         )
         manifest = new_manifest(self.bands, self.cutout_size, self._n, self.source)
+        if self.pixel_scale is not None:
+            manifest["pixel_scale_arcsec"] = float(self.pixel_scale)
         write_manifest(self._tmp, manifest)
         atomic.replace_dir(self._tmp, self.root)
         self.store = Store.open(self.root)

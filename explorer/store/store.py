@@ -108,12 +108,18 @@ class Store:
         *,
         overwrite: bool = False,
         source: str = "",
+        pixel_scale: float | None = None,
     ) -> StoreBuilder:
         """Start building a new store at ``root`` (see ``StoreBuilder``)."""
         from explorer.store.builder import StoreBuilder
 
         return StoreBuilder(
-            root, bands, cutout_size, overwrite=overwrite, source=source
+            root,
+            bands,
+            cutout_size,
+            overwrite=overwrite,
+            source=source,
+            pixel_scale=pixel_scale,
         )
 
     def reload(self) -> Store:

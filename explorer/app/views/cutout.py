@@ -10,7 +10,9 @@ import param
 
 from explorer.analysis.clusters import cluster_name
 from explorer.app.coords import format_radec
+from explorer.app.render.images import rgb_order
 from explorer.app.state import AppState
+from explorer.app.views.inspector import pixel_scale
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +21,32 @@ SIZE = 200
 HOVER_HINT = "Hover over the map to see a source."
 
 
+def display_line(state: AppState) -> str:
+    """Which band is drawn in which colour, and how wide the cutout is on the sky.
+
+    For example ``"R z · G r · B g · 16.0″ across"`` (``"64 px across"`` when
+    the store does not record a pixel scale).
+    """
+    bands = [str(b) for b in state.store.bands]
+    settings = state.display
+    rgb = list(settings.rgb) if settings.rgb else [bands[i] for i in rgb_order(bands)]
+    if settings.stretch != "lupton" and len(set(rgb)) == 1:
+        colours = f"grey: {rgb[0]}"
+    else:
+        colours = " · ".join(f"{c} {b}" for c, b in zip("RGB", rgb, strict=True))
+    size = int(state.store.cutout_size)
+    scale = pixel_scale(state.store)
+    width = f"{size * scale:.1f}″" if scale else f"{size} px"
+    return f"{colours} · {width} across"
+
+
 def describe(state: AppState, source_id: int) -> str:
     """HTML caption of ``source_id``: id, RA/Dec (degrees and sexagesimal),
     anomaly score and cluster."""
     data = state.data
     row = int(data.rows_of([source_id])[0])
     table = data.table
-    parts = [f"<b>id {source_id}</b>"]
+    parts = [f"<b>id {source_id}</b>", f"<small>{display_line(state)}</small>"]
     if "ra" in table and "dec" in table:
         ra, dec = float(table["ra"].iat[row]), float(table["dec"].iat[row])
         parts.append(format_radec(ra, dec, html=True))

@@ -284,7 +284,12 @@ def _write(
     resampler = Resampler(cutouts.resample)
     names = [b.name for b in bands]
     builder = Store.build(
-        store_root, names, cutouts.size, overwrite=overwrite, source=where
+        store_root,
+        names,
+        cutouts.size,
+        overwrite=overwrite,
+        source=where,
+        pixel_scale=reference_pixel_scale(bands[0]),
     )
     with (
         builder,
@@ -305,3 +310,15 @@ def _write(
             bar.update(len(rows))
     assert builder.store is not None
     return builder.store
+
+
+def reference_pixel_scale(band: Band) -> float | None:
+    """Arcsec per pixel of the reference band's first image (the cutout grid)."""
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    wcs = band.tiles[0].wcs if band.tiles else None
+    if wcs is None:
+        return None
+    scales = np.abs(proj_plane_pixel_scales(wcs)) * 3600.0
+    value = float(np.sqrt(scales[0] * scales[1]))
+    return value if np.isfinite(value) and value > 0 else None

@@ -33,3 +33,17 @@ def test_caption_names_the_cluster_or_says_no_cluster(analysed_store_copy):
         else:
             assert f"auto cluster {label} ({len(rows):,})" in caption
         assert f"id {int(ids[rows[0]])}" in caption
+
+
+def test_display_line_names_the_colours_and_the_field_width(analysed_store_copy):
+    from explorer.app.views.cutout import display_line
+
+    store = Store.open(analysed_store_copy)
+    state = AppState(store)
+    size = store.cutout_size
+    store.manifest.pop("pixel_scale_arcsec", None)
+    assert display_line(state) == f"R z · G r · B g · {size} px across"
+    store.manifest["pixel_scale_arcsec"] = 0.25
+    assert display_line(state) == f"R z · G r · B g · {size * 0.25:.1f}″ across"
+    state.stretch, state.rgb_bands = "asinh", ["r", "r", "r"]
+    assert display_line(state).startswith("grey: r · ")
