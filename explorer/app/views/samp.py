@@ -20,7 +20,7 @@ import param
 
 from explorer.app import services
 from explorer.app.state import AppState
-from explorer.errors import LatentskyError
+from explorer.errors import LatentskyError, StoreError
 from explorer.store.export import FORMAT_SUFFIX, FORMATS, export_bytes, source_table
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,11 @@ class ShareView(pn.viewable.Viewer):
         names: list[str] = []
         path = self.state.store.annotations_path
         if path.exists():
-            names = list(Annotations(path).names())
+            try:
+                names = list(Annotations(path).names())
+            except StoreError as exc:
+                # the Clusters tab says why; here only the selection is offered
+                log.debug("saved clusters not offered for export: %s", exc)
         self._what.options = [SELECTION, *names]
 
     def _names(self, event=None) -> None:

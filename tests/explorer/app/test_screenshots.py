@@ -76,7 +76,7 @@ def select_a_box(page, plot) -> None:
     for _ in range(3):
         page.get_by_title("Box Select").first.click()
         box = plot.bounding_box()
-        page.mouse.move(box["x"] + 60, box["y"] + 40)
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.1)
         page.mouse.down()
         x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.85
         page.mouse.move(x1, y1, steps=6)

@@ -51,7 +51,7 @@ def text_of(page, css_class: str):
 def box_select(page, plot) -> None:
     page.get_by_title("Box Select").first.click()
     box = plot.bounding_box()
-    x0, y0 = box["x"] + 60, box["y"] + 40
+    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.1
     x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.85
     page.mouse.move(x0, y0)
     page.mouse.down()
