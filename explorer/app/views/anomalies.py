@@ -24,6 +24,8 @@ from explorer.app.data import page_slice
 from explorer.app.services.caches import SharedHunt, shared_hunt
 from explorer.app.state import AppState
 from explorer.app.views.gallery import CutoutGallery
+from explorer.app.views.grid import CURSOR_CSS
+from explorer.app.views.review_keys import ReviewCursor
 from explorer.errors import LatentskyError
 
 log = logging.getLogger(__name__)
@@ -243,6 +245,13 @@ class AnomalyView(pn.viewable.Viewer):
             actions=list(ACTIONS),
             css_classes=["anomaly-grid"],
             empty_text="This version has no anomaly scores.",
+            stylesheets=[CURSOR_CSS],
+        )
+        self.review = ReviewCursor(
+            label=self.label,
+            turn=self._turn,
+            undo=self.undo,
+            similar=lambda source_id: self.state.query_similar([source_id]),
         )
         self._render()
 
@@ -253,7 +262,11 @@ class AnomalyView(pn.viewable.Viewer):
             self._render()
 
     def _turn(self, step: int) -> None:
-        self.page = max(0, self.page + step)
+        page = max(0, self.page + step)
+        if page != self.page:
+            self.page = page  # re-renders through the watcher
+        else:
+            self._render()
 
     def _on_action(self, source_id: int, action: str) -> None:
         if action == "click":
@@ -328,6 +341,9 @@ class AnomalyView(pn.viewable.Viewer):
         page_ids = ids[sl]
         tags = self._notes.tag_of(ids) if len(ids) and self._notes is not None else None
         self._show_status(ids, tags, sl, n_pages, relevance is not None)
+        review = getattr(self, "review", None)
+        if review is not None:
+            review.show(page_ids)
         if len(page_ids) == 0:
             self._gallery.items = []
             return
@@ -339,6 +355,8 @@ class AnomalyView(pn.viewable.Viewer):
         else:
             texts = [f"r={v:.2f}" for v in relevance[sl]]
         page_tags = tags.loc[page_ids].tolist() if tags is not None else None
+        if review is not None:
+            page_tags = review.marks(page_tags)
         pngs = state.images.many(page_ids, state.display, TILE)
         flags = flag_text(state.data.table, rows[sl])
         captions = [
@@ -384,6 +402,7 @@ class AnomalyView(pn.viewable.Viewer):
                 "take it back) · the learned queue re-ranks after each label · "
                 "click an image for similar ones</small>"
             ),
+            self.review.keys,
             self._gallery,
             name="Anomalies",
             sizing_mode="stretch_width",
