@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.commands.options import positive_int
+from explorer.commands.options import add_store_writing_arguments
 
 NAME = "ingest"
 HELP = "build a store from a FITS cube, a directory of FITS cutouts or an HDF5 file"
@@ -30,26 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalog", help="catalogue file (CSV, FITS table or Parquet) with id, ra, dec"
     )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing store at STORE"
-    )
-    parser.add_argument(
-        "--yes",
-        "--force",
-        dest="yes",
-        action="store_true",
-        help="with --overwrite: also drop the existing store's versions and "
-        "annotations",
-    )
-    parser.add_argument(
-        "--chunk",
-        type=positive_int,
-        default=1024,
-        help="sources per read/write step (default 1024)",
-    )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bar"
-    )
+    add_store_writing_arguments(parser, step="read/write")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,7 +26,12 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.commands.options import int_at_least, positive_float, positive_int
+from explorer.commands.options import (
+    add_store_writing_arguments,
+    int_at_least,
+    positive_float,
+    positive_int,
+)
 
 NAME = "ingest-images"
 HELP = "build a store from survey images with a WCS (+ catalogue, or detection)"
@@ -83,26 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=4.0,
         help="aperture radius in pixels for the flux_<band> columns (default 4)",
     )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing store at STORE"
-    )
-    parser.add_argument(
-        "--yes",
-        "--force",
-        dest="yes",
-        action="store_true",
-        help="with --overwrite: also drop the existing store's versions and "
-        "annotations",
-    )
-    parser.add_argument(
-        "--chunk",
-        type=positive_int,
-        default=1024,
-        help="sources per cut/write step (default 1024)",
-    )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bar"
-    )
+    add_store_writing_arguments(parser, step="cut/write")
 
 
 def run(args: argparse.Namespace) -> int:

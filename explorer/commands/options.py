@@ -278,3 +278,38 @@ def add_workers_option(
         default=argparse.SUPPRESS,
         help=argparse.SUPPRESS,
     )
+
+
+def add_store_writing_arguments(
+    parser: argparse.ArgumentParser, *, step: str = "read/write"
+) -> None:
+    """``--overwrite``, ``--yes/--force``, ``--chunk`` and ``--no-progress``:
+    the flags of every command that builds a store.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    step : str
+        What one chunk is, in the ``--chunk`` help (e.g. ``"cut/write"``).
+    """
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing store at STORE"
+    )
+    parser.add_argument(
+        "--yes",
+        "--force",
+        dest="yes",
+        action="store_true",
+        help="with --overwrite: also drop the existing store's versions and "
+        "annotations",
+    )
+    parser.add_argument(
+        "--chunk",
+        type=positive_int,
+        default=1024,
+        help=f"sources per {step} step (default 1024)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar"
+    )
