@@ -43,11 +43,13 @@ test: install-test
 bench: install
 	$(BIN)/latentsky bench all --out benchmarks/results
 
-# one PNG per dashboard tab (800 px wide) for the README gallery; not committed
+# one PNG per dashboard tab (800 px wide, 96 colours) for the README gallery
 screenshots: install-test
 	mkdir -p assets/screenshots
 	LATENTSKY_SCREENSHOTS=assets/screenshots $(BIN)/python -m pytest -q -m ui \
 	  tests/explorer/app/test_screenshots.py
+	$(BIN)/python -c "import pathlib, PIL.Image as I; [I.open(p).convert('RGB') \
+	  .quantize(96).save(p, optimize=True) for p in pathlib.Path('assets/screenshots').glob('*.png')]"
 
 lint: install-test
 	$(BIN)/ruff check explorer models tests benchmarks
