@@ -140,7 +140,6 @@ class _Session:
             box["x"] + xs.max() * scale,
             box["y"] + ys.max() * scale,
         )
-        await self.page.locator(".bk-tab", has_text="Clusters").first.click()
         # a second click on an active tool turns it off: choose it once
         await self.page.get_by_title("Box Select").first.click()
 
@@ -207,7 +206,11 @@ class _Session:
         self.selection_counts.append(expected)
 
     async def save(self, name: str) -> None:
+        """Save the selection from the Clusters tab, then go back to the
+        Selection tab (tabs are built when opened: the selection count the
+        next :meth:`select` waits on lives there)."""
         page = self.page
+        await page.locator(".bk-tab", has_text="Clusters").first.click()
         await page.get_by_placeholder("e.g. rings").first.fill(name)
         start = time.perf_counter()
         await page.get_by_role("button", name="Save selection as cluster").click()
@@ -216,6 +219,10 @@ class _Session:
         )
         self.save_s.append(time.perf_counter() - start)
         self.saved.append(name)
+        await page.locator(".bk-tab", has_text="Selection").first.click()
+        await page.locator(".selection-count div").first.wait_for(
+            timeout=STEP_TIMEOUT_MS
+        )
 
     async def work(self, tag: str, until: float) -> None:
         """Hover, select, save until ``until`` (``time.perf_counter``)."""

@@ -60,7 +60,7 @@ def test_two_sessions_hover_select_and_save(analysed_store, tmp_path):
 
 def test_soak_of_a_few_sessions(analysed_store, tmp_path):
     record = _bench(
-        "soak", "--store", str(analysed_store), "--sessions", "3", "--idle", "3",
+        "soak", "--store", str(analysed_store), "--sessions", "3", "--idle", "6",
         "--out", str(tmp_path), timeout=240,
     )  # fmt: skip
     results = record["results"]
