@@ -256,7 +256,11 @@ def tpcf_score(
     if n <= FINITE_N_MAX:
         # Seeded by the data: the same selection gives the same score, and
         # the Monte Carlo error of RR is not one fixed offset for every input.
-        seed_rr = zlib.crc32(np.ascontiguousarray(Y).tobytes())
+        # The seed is the order of the points along the first principal axis,
+        # so that scaling or shifting the points (which the score ignores)
+        # does not draw other randoms.
+        order = np.argsort(Y[:, 0], kind="stable").astype(np.int64)
+        seed_rr = zlib.crc32(order.tobytes())
         rr_scaled = matched_random_pairs(cov, edges, n, seed_rr)
     else:
         rr_scaled = random_pairs(cov, edges, float(n) * (n - 1))
