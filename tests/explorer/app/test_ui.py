@@ -6,77 +6,19 @@ cluster test starts a second server on the same store to check persistence.
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
+from ui_helpers import (
+    TIMEOUT_MS,
+    box_select,
+    hover_until_cutout,
+    open_app,
+    open_tab,
+    source_pixels,
+    text_of,
+)
 
 pytestmark = pytest.mark.ui
-
-TIMEOUT_MS = 30_000
-
-
-def open_app(page, url):
-    page.goto(url)
-    page.get_by_title("Box Select").first.wait_for(timeout=TIMEOUT_MS)
-    plot = page.locator(".bk-Canvas").first
-    plot.wait_for(timeout=TIMEOUT_MS)
-    return plot
-
-
-def source_pixels(page, plot) -> list[tuple[float, float]]:
-    """Page coordinates of drawn sources (bright fire-colour pixels in the frame)."""
-    box = plot.bounding_box()
-    for _ in range(40):
-        image = np.asarray(Image.open(io.BytesIO(plot.screenshot())).convert("RGB"))
-        red, green, blue = (image[..., i].astype(int) for i in range(3))
-        width = image.shape[1]
-        lit = (red > 110) & (red > blue + 60)
-        lit[:, int(width * 0.75) :] = False  # the colour bar
-        lit[:30] = False  # the title
-        ys, xs = np.nonzero(lit)
-        if len(xs) > 20:
-            scale = box["width"] / width
-            order = np.argsort(np.hypot(xs - xs.mean(), ys - ys.mean()))
-            return [(box["x"] + xs[i] * scale, box["y"] + ys[i] * scale) for i in order]
-        page.wait_for_timeout(250)
-    raise AssertionError("no sources drawn on the map")
-
-
-def open_tab(page, name: str) -> None:
-    page.locator(".bk-tab", has_text=name).first.click()
-
-
-def text_of(page, css_class: str):
-    """The rendered text of an HTML pane (its content lives in a shadow root)."""
-    return page.locator(f".{css_class} div").first
-
-
-def hover_until_cutout(page, points) -> str:
-    caption = text_of(page, "hover-caption")
-    for x, y in points[:40:4]:
-        page.mouse.move(x, y)
-        page.mouse.move(x + 1, y)
-        try:
-            expect(caption).to_contain_text("RA", timeout=1500)
-            return caption.text_content()
-        except AssertionError:
-            continue
-    raise AssertionError("hovering sources never showed a cutout")
-
-
-def box_select(page, plot):
-    page.get_by_title("Box Select").first.click()
-    box = plot.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.1
-    x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.85
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
-    page.mouse.move(x1, y1, steps=4)
-    page.mouse.up()
 
 
 def test_map_appears_and_hover_shows_cutout(page, server):

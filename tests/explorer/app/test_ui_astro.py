@@ -23,13 +23,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
+from ui_helpers import TIMEOUT_MS, open_app, open_tab, source_pixels, text_of
 
 from explorer.samp.client import samp_module
 from explorer.store import Store
 
 pytestmark = pytest.mark.ui
 
-TIMEOUT_MS = 30_000
 #: the contact sheet's layout (explorer/app/render/sheet.py): tile, gap, caption
 TILE, GAP, CAPTION_H = 96, 4, 14
 #: colour of the selection points on the sky plot (#7df9ff)
@@ -105,41 +105,6 @@ def topcat(samp_hub):
 
 
 # ------------------------------------------------------------------- helpers
-def open_app(page, url):
-    page.goto(url)
-    page.get_by_title("Box Select").first.wait_for(timeout=TIMEOUT_MS)
-    plot = page.locator(".bk-Canvas").first
-    plot.wait_for(timeout=TIMEOUT_MS)
-    return plot
-
-
-def open_tab(page, name: str) -> None:
-    page.locator(".bk-tab", has_text=name).first.click()
-
-
-def text_of(page, css_class: str):
-    """The rendered text of an HTML pane (its content lives in a shadow root)."""
-    return page.locator(f".{css_class} div").first
-
-
-def source_pixels(page, plot) -> list[tuple[float, float]]:
-    """Page coordinates of drawn sources (bright fire-colour pixels in the frame)."""
-    box = plot.bounding_box()
-    for _ in range(40):
-        image = np.asarray(Image.open(io.BytesIO(plot.screenshot())).convert("RGB"))
-        red, blue = image[..., 0].astype(int), image[..., 2].astype(int)
-        lit = (red > 110) & (red > blue + 60)
-        lit[:, int(image.shape[1] * 0.75) :] = False  # the colour bar
-        lit[:30] = False  # the title
-        ys, xs = np.nonzero(lit)
-        if len(xs) > 20:
-            scale = box["width"] / image.shape[1]
-            order = np.argsort(np.hypot(xs - xs.mean(), ys - ys.mean()))
-            return [(box["x"] + xs[i] * scale, box["y"] + ys[i] * scale) for i in order]
-        page.wait_for_timeout(250)
-    raise AssertionError("no sources drawn on the map")
-
-
 def hover_a_source(page, url: str) -> int:
     """Open the app, hover sources of the map until the sidebar shows one;
     returns its id."""

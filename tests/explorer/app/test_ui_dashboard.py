@@ -6,57 +6,13 @@ One ``latentsky serve`` for the module (the ``server`` fixture)."""
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
+from ui_helpers import TIMEOUT_MS, box_select, open_app, source_pixels, text_of
 
 pytestmark = pytest.mark.ui
 
-TIMEOUT_MS = 30_000
 TOOLS = ("Pan", "Box Select", "Lasso Select", "Wheel Zoom", "Tap", "Reset")
-
-
-def open_app(page, url):
-    page.goto(url)
-    page.get_by_title("Box Select").first.wait_for(timeout=TIMEOUT_MS)
-    plot = page.locator(".bk-Canvas").first
-    plot.wait_for(timeout=TIMEOUT_MS)
-    return plot
-
-
-def source_pixels(page, plot) -> list[tuple[float, float]]:
-    """Page coordinates of drawn sources (bright fire-colour pixels)."""
-    box = plot.bounding_box()
-    for _ in range(40):
-        image = np.asarray(Image.open(io.BytesIO(plot.screenshot())).convert("RGB"))
-        red, blue = image[..., 0].astype(int), image[..., 2].astype(int)
-        lit = (red > 110) & (red > blue + 60)
-        lit[:, int(image.shape[1] * 0.75) :] = False  # the colour bar
-        ys, xs = np.nonzero(lit)
-        if len(xs) > 20:
-            scale = box["width"] / image.shape[1]
-            order = np.argsort(np.hypot(xs - xs.mean(), ys - ys.mean()))
-            return [(box["x"] + xs[i] * scale, box["y"] + ys[i] * scale) for i in order]
-        page.wait_for_timeout(250)
-    raise AssertionError("no sources drawn on the map")
-
-
-def text_of(page, css_class: str):
-    return page.locator(f".{css_class} div").first
-
-
-def box_select(page, plot) -> None:
-    page.get_by_title("Box Select").first.click()
-    box = plot.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.1
-    x1, y1 = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.85
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x1, y1, steps=6)
-    page.mouse.up()
 
 
 def click_until_similar(page, points):
