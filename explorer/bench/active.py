@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,12 @@ from typing import Any
 import numpy as np
 
 from explorer.bench import write_result
+from explorer.bench.active_baselines import gp_views, science_views
+from explorer.bench.active_timing import bench_timing
 from explorer.bench.ingest_images import positive_int
 
 log = logging.getLogger(__name__)
 
-#: Views the GP baseline takes from the anomaly ranking before it has a model.
-GP_INIT = 5
-GP_COMPONENTS = 16
-GP_KAPPA = 1.0
 #: Relevance settings tried on the demo preset.
 GRID = {
     "k": (100, 300),
@@ -124,56 +121,6 @@ def survey(preset: str, n: int, size: int, seed: int) -> dict[str, np.ndarray]:
         "artefact_score": table["artefact_score"].to_numpy(dtype=np.float64),
         "kinds": store.catalog["_truth_label"].astype(str).to_numpy(),
     }
-
-
-def gp_views(
-    vectors: np.ndarray, score: np.ndarray, tags, budget: int, refit_every: int = 1
-) -> np.ndarray:
-    """The Protege-style baseline's viewing order (module docstring).
-
-    The GP (constant x RBF + white noise, hyperparameters by maximum
-    likelihood, as sklearn fits them, every ``refit_every`` labels; kept
-    fixed in between) regresses 1 for interesting, 0 otherwise, on
-    standardised PCA features.
-    """
-    import warnings
-
-    from sklearn.decomposition import PCA
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-
-    from explorer.active.simulate import density_views
-
-    feats = PCA(GP_COMPONENTS, random_state=0).fit_transform(vectors)
-    feats /= feats.std(axis=0, keepdims=True)
-    y_all = (np.asarray(tags) == "interesting").astype(np.float64)
-    viewed = list(density_views(score, min(GP_INIT, budget)))
-    kernel = ConstantKernel(0.1) * RBF(3.0) + WhiteKernel(0.05)
-    while len(viewed) < budget:
-        refit = (len(viewed) - GP_INIT) % refit_every == 0
-        gp = GaussianProcessRegressor(
-            kernel, optimizer="fmin_l_bfgs_b" if refit else None, random_state=0
-        )
-        rows = np.asarray(viewed)
-        with warnings.catch_warnings():
-            # hyperparameters at their bounds (all labels 0) are expected early
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            gp.fit(feats[rows], y_all[rows])
-        kernel = gp.kernel_
-        mean, std = gp.predict(feats, return_std=True)
-        acquisition = mean + GP_KAPPA * std
-        acquisition[rows] = -np.inf
-        viewed.append(int(np.argmax(acquisition)))
-    return np.asarray(viewed[:budget], dtype=np.int64)
-
-
-def science_views(data: dict, budget: int) -> np.ndarray:
-    """The review queue's ``science`` mode: the ranking without flagged artefacts."""
-    from explorer.active.simulate import density_views
-
-    keep = np.flatnonzero(data["artefact_score"] < 0.5)
-    return keep[density_views(data["anomaly_score"][keep], budget)]
 
 
 def _counts(
@@ -300,65 +247,6 @@ def bench_hunt(args: argparse.Namespace) -> dict[str, Any]:
         }
         out[preset] = _summary(runs, targets)
     return out
-
-
-def _timing_workload(path: Path, n: int, dim: int, seed: int = 0) -> np.ndarray:
-    """A memory-mapped clustered ``(n, dim)`` unit embedding (module docstring)."""
-    from explorer.bench.analysis.data import sphere_mixture
-
-    rng = np.random.default_rng(seed)
-    projection = rng.standard_normal((128, dim)).astype(np.float32)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
-    step = 200_000
-    for i, start in enumerate(range(0, n, step)):
-        part, _ = sphere_mixture(min(step, n - start), 128, seed=seed + i)
-        part = part @ projection
-        out[start : start + len(part)] = part / np.linalg.norm(part, axis=1)[:, None]
-    out.flush()
-    del out
-    return np.load(path, mmap_mode="r")
-
-
-def bench_timing(
-    n: int, dim: int, settings: dict[str, Any], labels: int = 20
-) -> dict[str, Any]:
-    """Seconds per label at ``n`` sources: update + relevance + top-100 queue."""
-    from explorer.active import RelevanceModel, acquisition_order
-
-    settings = {k: v for k, v in settings.items() if k != "explore_every"}
-
-    with tempfile.TemporaryDirectory(prefix="latentsky-bench-active-") as tmp:
-        vectors = _timing_workload(Path(tmp) / "embeddings.npy", n, dim)
-        rng = np.random.default_rng(1)
-        score = rng.gamma(2.0, size=n)  # stands in for map.parquet anomaly_score
-        start = time.perf_counter()
-        model = RelevanceModel(**settings).fit(vectors, score)
-        fit_s = time.perf_counter() - start
-        acquisition_order(model, 100)  # page the memory map in once
-        per_label = []
-        for row in rng.choice(n, labels, replace=False):
-            start = time.perf_counter()
-            model.label([int(row)], float(rng.random() < 0.3))
-            model.relevance()
-            acquisition_order(model, 100)
-            per_label.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        model.unlabel([int(next(iter(model.labels_)))])
-        acquisition_order(model, 100)
-        undo_s = time.perf_counter() - start
-    return {
-        "workload": "synthetic: 128-d 50-cluster mixture randomly projected, memmap",
-        "n": n,
-        "dim": dim,
-        "settings": settings,
-        "labels": labels,
-        "fit_s": round(fit_s, 3),
-        "label_s_median": round(float(np.median(per_label)), 4),
-        "label_s_max": round(float(np.max(per_label)), 4),
-        "undo_s_with_labels": round(undo_s, 4),
-        "target_label_s": 1.0,
-        "meets_target": bool(np.max(per_label) < 1.0),
-    }
 
 
 def run(args: argparse.Namespace) -> Path:

@@ -11,6 +11,7 @@ import pytest
 
 from explorer.active.simulate import found, truth_tags
 from explorer.bench import active as bench_active
+from explorer.bench import active_baselines
 
 
 def two_clusters() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,7 +34,7 @@ def test_gp_baseline_follows_a_positive():
     tags = truth_tags(kinds, "ring", ["cosmic_ray"])
     score = score.copy()
     score[0] += 10  # the GP's initial views (top 5 by score) hold one ring
-    views = bench_active.gp_views(x, score, tags, 15)
+    views = active_baselines.gp_views(x, score, tags, 15)
     assert views[0] == 0
     assert len(set(views.tolist())) == 15
     # after the init, the upper confidence bound goes to the ring's cluster
@@ -45,7 +46,7 @@ def test_science_mode_drops_flagged_artefacts():
         "anomaly_score": np.array([5.0, 4.0, 3.0, 2.0]),
         "artefact_score": np.array([0.9, 0.1, 0.5, 0.0]),
     }
-    assert bench_active.science_views(data, 2).tolist() == [1, 3]
+    assert active_baselines.science_views(data, 2).tolist() == [1, 3]
 
 
 @pytest.mark.slow
