@@ -152,23 +152,33 @@ def pixel_pca(
     ndarray
         ``(N, n_components)`` float32, rows aligned with the store's catalogue.
     """
+    model = _fit_on_sample(store, n_components, kind, sample, seed)
+    out = np.empty((store.n_sources, model["components"].shape[0]), dtype=np.float32)
+    for start, block in _shards(store, "pixel PCA", progress):
+        out[start : start + len(block)] = transform_pixel_pca(block, model, kind)
+    log.info("pixel PCA (%s) of %d sources -> %d dims", kind, len(out), out.shape[1])
+    return out
+
+
+def _fit_on_sample(
+    store: Store, n_components: int, kind: str, sample: int, seed: int
+) -> dict[str, np.ndarray]:
+    """:func:`fit_pixel_pca` on a seeded sample of at most ``sample`` cutouts."""
+    n = store.n_sources
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
+    return fit_pixel_pca(store.cutouts_at(rows), n_components, kind, seed)
+
+
+def _shards(store: Store, desc: str, progress: bool):
+    """``(start, cutouts)`` shard by shard, with a progress bar."""
     from tqdm.auto import tqdm
 
     from explorer.store.layout import SHARD_SOURCES
 
-    n = store.n_sources
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, min(sample, n), replace=False))
-    model = fit_pixel_pca(store.cutouts_at(rows), n_components, kind, seed)
-    out = np.empty((n, model["components"].shape[0]), dtype=np.float32)
-    blocks = store.iter_cutouts()
-    n_blocks = -(-n // SHARD_SOURCES)
-    for start, block in tqdm(
-        blocks, total=n_blocks, desc="pixel PCA", disable=not progress
-    ):
-        out[start : start + len(block)] = transform_pixel_pca(block, model, kind)
-    log.info("pixel PCA (%s) of %d sources -> %d dims", kind, n, out.shape[1])
-    return out
+    n_blocks = -(-store.n_sources // SHARD_SOURCES)
+    yield from tqdm(
+        store.iter_cutouts(), total=n_blocks, desc=desc, disable=not progress
+    )
 
 
 def pca_residual(
@@ -234,21 +244,14 @@ def pixel_scan(
     flags : DataFrame
         ``N`` rows of :func:`explorer.analysis.artefacts.artefact_flags`.
     """
-    from tqdm.auto import tqdm
-
     from explorer.analysis.artefacts import artefact_flags
-    from explorer.store.layout import SHARD_SOURCES
 
     n = store.n_sources
-    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
-    model = fit_pixel_pca(store.cutouts_at(rows), n_components, kind, seed)
+    model = _fit_on_sample(store, n_components, kind, sample, seed)
     features = np.empty((n, model["components"].shape[0]), dtype=np.float32)
     residual = np.empty(n, dtype=np.float32)
     flags = []
-    n_blocks = -(-n // SHARD_SOURCES)
-    for start, block in tqdm(
-        store.iter_cutouts(), total=n_blocks, desc="pixel scan", disable=not progress
-    ):
+    for start, block in _shards(store, "pixel scan", progress):
         stop = start + len(block)
         features[start:stop], residual[start:stop] = pca_residual(block, model, kind)
         flags.append(artefact_flags(block))
