@@ -110,6 +110,8 @@ SUITES: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = 
     "soak": _module_suite("explorer.bench.soak"),
     "ingest-images": _module_suite("explorer.bench.ingest_images"),
     "active": _module_suite("explorer.bench.active"),
+    "throughput": _module_suite("explorer.bench.throughput"),
+    "scale": _module_suite("explorer.bench.scale"),
 }
 
 #: suites that serve a given analysed store (``--store``): not part of ``all``
