@@ -220,3 +220,30 @@ def test_jobs_view_without_a_job(analysed_store_copy):
     buttons = {button.label: button for button in layout.select(pn.widgets.Button)}
     assert status.object == "No job yet."
     assert not buttons["Start"].disabled and buttons["Cancel"].disabled
+
+
+def test_xi_plot_is_updated_in_place_with_sigma_whiskers(analysed_store):
+    from bokeh.models import Whisker
+
+    from explorer.app.views.metrics import MetricsView, xi_columns
+
+    state = AppState(Store.open(analysed_store))
+    view = MetricsView(state)
+    layout = view.__panel__()
+    figure = view._plot.object
+    model_ids_before = {m.id for m in figure.references()}
+    rows = np.arange(0, state.data.n, 2)
+    view.show(selection_metrics(state.data.embeddings, rows))
+    tpcf = view.result["tpcf"]
+    columns = view._xi.data
+    assert columns["r"] == pytest.approx(list(tpcf.r))
+    assert columns["xi"] == pytest.approx(list(tpcf.xi))
+    sigma = np.asarray(tpcf.sigma_r)
+    assert columns["upper"] == pytest.approx(list(np.asarray(tpcf.xi) + sigma))
+    assert columns["lower"] == pytest.approx(list(np.asarray(tpcf.xi) - sigma))
+    # same figure, same models: only the source's data changed
+    assert view._plot.object is figure
+    assert {m.id for m in figure.references()} == model_ids_before
+    assert figure.select_one(Whisker).source is view._xi
+    assert xi_columns(None) == {"r": [], "xi": [], "lower": [], "upper": []}
+    assert layout is not None
