@@ -9,8 +9,14 @@ member, where every other view of a member of the same cluster is a positive::
 
     L_sup = mean_i  -1/|P(i)| sum_{p in P(i)} log( exp(s_ip) / sum_{a != i} exp(s_ia) )
 
-with ``s = cos(z_i, z_a) / temperature`` on the projector output ``z``. The
-total loss is ``NT-Xent + cluster_weight * L_sup``.
+with ``s = cos(z_i, z_a) / temperature`` on the projector output ``z``.
+
+With the user's labels (:class:`models.feedback.LabelFeedback`) two more
+terms join: the Similar tab's "+" / "-" marked pairs
+(:class:`models.feedback.MarkedPairs`, on the encoder output ``h``) and the
+``interesting`` / ``artefact`` groups (the cluster term above, one group per
+tag). The total loss is ``NT-Xent + cluster_weight * L_sup(clusters) +
+label_weight * (L_pairs + L_sup(label groups))``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from models.checkpoint import (
 )
 from models.config import TrainConfig
 from models.device import autocast
+from models.feedback import LabelFeedback, MarkedPairs, group_clusters
 from models.losses import supcon_loss
 from models.train import train
 
@@ -225,6 +232,55 @@ def _copy_checkpoint(
     return config, int(state.get("epoch", 0))
 
 
+def _extra_terms(
+    store: Store,
+    config: TrainConfig,
+    seed: int,
+    clusters: Mapping[str, np.ndarray] | None,
+    cluster_weight: float,
+    labels: LabelFeedback | None,
+    label_weight: float,
+) -> tuple[Callable[[torch.nn.Module, int], torch.Tensor] | None, dict[str, Any]]:
+    """The extra loss of every step and what it uses (for the provenance)."""
+    batch = min(config.batch_size or 64, 128)
+    terms: list[tuple[float, Any]] = []
+    used: dict[str, Any] = {}
+    if clusters:
+        positives = ClusterPositives(
+            store, clusters, config, batch_size=batch, seed=seed
+        )
+        terms.append((cluster_weight, positives))
+        used.update(clusters=positives.names, cluster_members=len(positives.rows))
+        used["cluster_weight"] = cluster_weight
+    if labels:
+        used["label_weight"] = label_weight
+        if len(labels.pairs):
+            pairs = MarkedPairs(
+                store, labels.pairs, config, batch_size=batch, seed=seed
+            )
+            terms.append((label_weight, pairs))
+            signs = pairs.signs
+            used["positive_pairs"] = int((signs > 0).sum())
+            used["negative_pairs"] = int((signs < 0).sum())
+        groups = group_clusters(store, labels.groups)
+        if groups:
+            tagged = ClusterPositives(
+                store, groups, config, batch_size=batch, seed=seed + 1
+            )
+            terms.append((label_weight, tagged))
+            used["label_groups"] = {
+                name.removeprefix("tag:"): int((tagged.labels == i).sum())
+                for i, name in enumerate(tagged.names)
+            }
+    if not terms:
+        return None, used
+
+    def extra(model: torch.nn.Module, step: int) -> torch.Tensor:
+        return sum(weight * term.loss(model) for weight, term in terms)
+
+    return extra, used
+
+
 def finetune(
     store: Store | str | os.PathLike[str],
     checkpoint: str | os.PathLike[str],
@@ -233,6 +289,8 @@ def finetune(
     epochs: int,
     clusters: Mapping[str, np.ndarray] | None = None,
     cluster_weight: float = 1.0,
+    labels: LabelFeedback | None = None,
+    label_weight: float = 1.0,
     device: str = "auto",
     overrides: Mapping[str, Any] | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
@@ -253,6 +311,10 @@ def finetune(
         Saved clusters whose members form extra positive pairs.
     cluster_weight : float
         Weight of the supervised-contrastive term.
+    labels : LabelFeedback, optional
+        Similar-tab marked pairs and interesting / artefact groups.
+    label_weight : float
+        Weight of the marked-pair and label-group terms.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     overrides : mapping, optional
@@ -264,12 +326,15 @@ def finetune(
     Returns
     -------
     dict
-        What :func:`models.train.train` returns.
+        What :func:`models.train.train` returns, plus ``feedback``: what the
+        extra terms used (cluster names and member count, ``positive_pairs``,
+        ``negative_pairs``, ``label_groups`` sizes, weights; empty without).
 
     Raises
     ------
     DataError
-        If ``epochs`` < 1 or no cluster is usable.
+        If ``epochs`` < 1, no cluster is usable, or no marked pair is in the
+        store.
     CheckpointError
         If the checkpoint is unusable or does not fit the store.
     """
@@ -278,19 +343,15 @@ def finetune(
         raise DataError(msg)
     store = store if isinstance(store, Store) else Store.open(store)
     config, done = _copy_checkpoint(store, checkpoint, out, overrides)
-    extra = None
-    if clusters:
-        positives = ClusterPositives(
-            store,
-            clusters,
-            config,
-            batch_size=min(config.batch_size, 128),
-            seed=config.seed + done,
-        )
-
-        def extra(model: torch.nn.Module, step: int) -> torch.Tensor:
-            return cluster_weight * positives.loss(model)
-
+    extra, used = _extra_terms(
+        store,
+        config,
+        config.seed + done,
+        clusters,
+        cluster_weight,
+        labels,
+        label_weight,
+    )
     log.info(
         "fine-tuning %s for %d epoch(s) (%d done) into %s",
         checkpoint,
@@ -298,7 +359,7 @@ def finetune(
         done,
         out,
     )
-    return train(
+    result = train(
         store,
         out,
         config.replace(epochs=done + int(epochs)),
@@ -307,3 +368,4 @@ def finetune(
         progress=progress,
         extra_loss=extra,
     )
+    return {**result, "feedback": used}

@@ -42,7 +42,7 @@ from explorer.jobs.protocol import (
     write_progress,
 )
 from explorer.store import Store
-from explorer.store.layout import checkpoint_path
+from explorer.store.layout import CONFIG, checkpoint_path
 
 log = logging.getLogger("latentsky.job")
 
@@ -136,31 +136,53 @@ def _device(name: str) -> tuple[str, str]:
 
 def _finetune(
     store: Store, spec: dict[str, Any], device: str, reporter: Reporter
-) -> str:
-    """Fine-tune the job's checkpoint into ``checkpoints/<version>.pt``."""
+) -> tuple[str, dict[str, Any]]:
+    """Fine-tune the job's checkpoint into ``checkpoints/<version>.pt``.
+
+    Returns the checkpoint's path and the provenance of the fine-tuning
+    (epochs, start checkpoint, and what the extra terms used).
+    """
     import numpy as np
 
+    from models.feedback import LabelFeedback
     from models.finetune import finetune
 
     opts = spec["options"]
     # Resolved from the annotations by the runner when the job started.
     members = spec.get("cluster_members") or {}
     clusters = {name: np.asarray(ids, dtype=np.int64) for name, ids in members.items()}
+    labels = LabelFeedback.from_spec(spec.get("label_feedback"))
     out = checkpoint_path(store.root, opts["version"])
     overrides = {k: opts.get(k) for k in ("batch_size", "num_workers", "lr")}
     reporter.update(phase="train", percent=0.0, message="fine-tuning")
-    finetune(
+    result = finetune(
         store,
         opts["checkpoint"],
         out,
         epochs=int(opts["epochs"]),
         clusters=clusters,
         cluster_weight=float(opts.get("cluster_weight", 1.0)),
+        labels=labels if opts.get("use_labels") else None,
+        label_weight=float(opts.get("label_weight") or 1.0),
         device=device,
         overrides=overrides,
         progress=reporter,
     )
-    return str(out)
+    provenance = {
+        "from_checkpoint": opts["checkpoint"],
+        "epochs": int(opts["epochs"]),
+        **result.get("feedback", {}),
+    }
+    return str(out), provenance
+
+
+def _record_finetune(staging: Path, provenance: dict[str, Any]) -> None:
+    """Add the fine-tuning's provenance to the version's ``config.json``."""
+    from explorer.store.atomic import write_json
+
+    config = read_json(staging / CONFIG) or {}
+    config["finetune"] = provenance
+    write_json(staging / CONFIG, config)
 
 
 def _embed(
@@ -208,12 +230,14 @@ def _work(directory: Path, staging: Path, reporter: Reporter) -> None:
         opts["version"],
         described,
     )
-    checkpoint = opts["checkpoint"]
+    checkpoint, provenance = opts["checkpoint"], None
     if spec["kind"] == "finetune":
-        checkpoint = _finetune(store, spec, device, reporter)
+        checkpoint, provenance = _finetune(store, spec, device, reporter)
     if reporter.cancel_requested:
         raise JobCancelled
     _embed(store, checkpoint, staging, opts, device, reporter)
+    if provenance is not None:
+        _record_finetune(staging, provenance)
 
 
 def run_worker(

@@ -4,7 +4,10 @@ re-embed panel does).
 Either embed with an existing checkpoint (``--checkpoint``, default the
 checkpoint of the current version), or fine-tune the current encoder for
 ``--finetune-epochs N`` epochs first, optionally with saved clusters as extra
-positive pairs (``--use-clusters`` for all, ``--clusters a,b`` for some). The
+positive pairs (``--use-clusters`` for all, ``--clusters a,b`` for some) and
+with the user's labels (``--use-labels``: the Similar tab's "+" marks as
+positive pairs, its "-" marks as hard negatives, and sources tagged
+interesting / artefact as positives of each other). The
 new version gets a map aligned to the previous one and becomes current when
 the job succeeds; a failed or cancelled job leaves the previous version
 current. The job runs as a separate process with its state in
@@ -15,6 +18,7 @@ Examples::
 
     latentsky reembed demo_store --checkpoint model.pt --device cpu
     latentsky reembed demo_store --finetune-epochs 3 --use-clusters --background
+    latentsky reembed demo_store --finetune-epochs 2 --use-labels
     latentsky reembed demo_store --status
 """
 
@@ -51,6 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="weight of the cluster term (default 1)",
     )
+    parser.add_argument(
+        "--use-labels",
+        action="store_true",
+        help="fine-tune with the Similar tab's +/- marks as positive / hard-negative "
+        "pairs and interesting / artefact tags as positives",
+    )
+    parser.add_argument(
+        "--label-weight",
+        type=float,
+        default=1.0,
+        help="weight of the label terms (default 1)",
+    )
     add_device_option(parser)
     parser.add_argument("--version", help="name of the new version (default v<n>)")
     parser.add_argument(
@@ -83,11 +99,15 @@ def _options(args: argparse.Namespace) -> tuple[str, dict]:
     if args.workers is not None:
         options["num_workers"] = args.workers
     if args.finetune_epochs is None:
-        if args.use_clusters or args.clusters:
-            raise DataError("--use-clusters/--clusters need --finetune-epochs N")
+        if args.use_clusters or args.clusters or args.use_labels:
+            msg = "--use-clusters/--clusters/--use-labels need --finetune-epochs N"
+            raise DataError(msg)
         return "embed", options
     options["epochs"] = args.finetune_epochs
     options["cluster_weight"] = args.cluster_weight
+    options["label_weight"] = args.label_weight
+    if args.use_labels:
+        options["use_labels"] = True
     if args.use_clusters:
         options["clusters"] = True
     elif args.clusters:

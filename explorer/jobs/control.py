@@ -30,6 +30,7 @@ from explorer.jobs import lock as job_lock
 from explorer.jobs import process
 from explorer.jobs.options import (
     cluster_members,
+    label_feedback,
     normalise_options,
     version_checkpoint,
 )
@@ -103,7 +104,9 @@ class JobRunner:
             ``epochs`` (int), ``clusters`` (list of cluster names, or True
             for all), ``device`` ("auto", "cpu", "cuda"), ``version`` (name of
             the new version; default ``v<n>``), ``batch_size``,
-            ``num_workers``, ``cluster_weight``, ``lr``, ``make_current``.
+            ``num_workers``, ``cluster_weight``, ``use_labels`` (Similar-tab
+            marks and interesting / artefact tags as extra pairs),
+            ``label_weight``, ``lr``, ``make_current``.
 
         Returns
         -------
@@ -158,6 +161,9 @@ class JobRunner:
             "scheduler": scheduler,
             # The worker reads no annotations: members are fixed at the start.
             "cluster_members": cluster_members(self.store, opts.get("clusters", [])),
+            "label_feedback": label_feedback(self.store)
+            if opts.get("use_labels")
+            else None,
         }
         atomic.write_json(directory / SPEC, spec)
         write_progress(

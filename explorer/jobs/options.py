@@ -9,8 +9,11 @@ reader of the checkpoint a version names.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from explorer.errors import DataError, StoreError
 from explorer.jobs.protocol import DEVICES, KINDS
@@ -28,6 +31,8 @@ OPTIONS = frozenset(
         "batch_size",
         "num_workers",
         "cluster_weight",
+        "use_labels",
+        "label_weight",
         "lr",
         "make_current",
         "map_method",
@@ -129,6 +134,79 @@ def _checked_clusters(store: Store, clusters: Any) -> list[str]:
     return list(clusters)
 
 
+#: Tags whose sources are positives of each other (mirrors models.feedback).
+GROUP_TAGS = ("interesting", "artefact")
+
+NO_LABELS = (
+    "store {root} has no Similar-tab marks to fine-tune with: in the dashboard's "
+    "Similar tab, search from a source and mark results + (a good match) or "
+    "- (not one), or tag 2 or more sources interesting / artefact"
+)
+
+
+def label_feedback(store: Store) -> dict[str, Any]:
+    """The store's marks and label groups, as a fine-tuning job uses them.
+
+    A pair marked several times (in several versions, or with query and
+    result swapped) counts once, with its latest sign.
+
+    Parameters
+    ----------
+    store : Store
+        The store whose annotations are read.
+
+    Returns
+    -------
+    dict
+        ``{"pairs": [[query_id, id, sign], ...], "groups": {tag: [ids]}}``
+        with a group for each of :data:`GROUP_TAGS` that has 2 or more
+        sources.
+    """
+    from explorer.store.annotations import Annotations
+
+    notes = Annotations(store.annotations_path)
+    marks = notes.similar_marks()
+    pairs: list[list[int]] = []
+    if len(marks):
+        ends = np.sort(marks[["query_id", "id"]].to_numpy(np.int64), axis=1)
+        keyed = marks.assign(low=ends[:, 0], high=ends[:, 1])
+        latest = keyed.drop_duplicates(["low", "high"], keep="last")
+        pairs = latest[["query_id", "id", "sign"]].to_numpy(np.int64).tolist()
+    tags = notes.tags()
+    groups = {}
+    for tag in GROUP_TAGS:
+        ids = tags.loc[tags["tag"] == tag, "source_id"].to_numpy(np.int64)
+        if len(ids) >= 2:
+            groups[tag] = ids.tolist()
+    return {"pairs": pairs, "groups": groups}
+
+
+def _checked_labels(store: Store, use_labels: Any) -> bool:
+    """``use_labels`` as a bool; True only when the store has labels to use."""
+    if use_labels is None or use_labels is False:
+        return False
+    if use_labels is not True:
+        msg = f"use_labels must be true or false, got {use_labels!r}"
+        raise DataError(msg)
+    feedback = label_feedback(store)
+    if not feedback["pairs"] and not feedback["groups"]:
+        raise DataError(NO_LABELS.format(root=store.root))
+    return True
+
+
+def _checked_weight(name: str, value: Any) -> float:
+    """A term's weight: a finite number > 0 (default 1)."""
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number, got {value!r}"
+        raise DataError(msg)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"{name} must be a positive finite number, got {value!r}"
+        raise DataError(msg)
+    return float(value)
+
+
 def _checked_map(opts: dict[str, Any]) -> None:
     """``map_method`` (default umap) and ``map_seed`` (None or an int), in place."""
     from explorer.analysis.map_methods import check_method
@@ -169,13 +247,15 @@ def normalise_options(
     -------
     dict
         The options with ``device``, ``checkpoint`` (absolute), ``version``
-        and ``make_current`` filled in, and for fine-tuning ``epochs`` and
-        ``clusters`` (a list of names), ``map_method`` and ``map_seed``.
+        and ``make_current`` filled in, and for fine-tuning ``epochs``,
+        ``clusters`` (a list of names), ``use_labels`` (bool) and
+        ``label_weight`` (float); ``map_method`` and ``map_seed``.
 
     Raises
     ------
     DataError
-        If an option is invalid or the checkpoint does not exist.
+        If an option is invalid, the checkpoint does not exist, or
+        ``use_labels`` is asked for on a store without marks or label groups.
     StoreError
         If the version name is invalid or taken.
     """
@@ -186,8 +266,11 @@ def normalise_options(
     if kind == "finetune":
         opts["epochs"] = _checked_epochs(opts.get("epochs", 1))
         opts["clusters"] = _checked_clusters(store, opts.get("clusters"))
-    elif opts.get("epochs") or opts.get("clusters"):
-        raise DataError("epochs/clusters apply to fine-tuning jobs, not embed jobs")
+        opts["use_labels"] = _checked_labels(store, opts.get("use_labels"))
+        opts["label_weight"] = _checked_weight("label_weight", opts.get("label_weight"))
+    elif opts.get("epochs") or opts.get("clusters") or opts.get("use_labels"):
+        msg = "epochs/clusters/use_labels apply to fine-tuning jobs, not embed jobs"
+        raise DataError(msg)
     _checked_map(opts)
     opts["version"] = _checked_version(store, opts.get("version"))
     opts.setdefault("make_current", True)

@@ -87,3 +87,76 @@ def test_finetune_pulls_cluster_together(small_store, tiny_checkpoint, tmp_path)
 def test_finetune_rejects_bad_epochs(small_store, tiny_checkpoint, tmp_path):
     with pytest.raises(DataError, match="at least 1 epoch"):
         finetune(small_store, tiny_checkpoint, tmp_path / "x.pt", epochs=0)
+
+
+def _marked_pairs(store, h, n=40):
+    """Marks a user would make: "+" for the same-kind pairs the encoder puts
+    furthest apart, "-" for the different-kind pairs it puts closest."""
+    kinds = store.catalog["_truth_label"].to_numpy()
+    a, b = np.triu_indices(store.n_sources, 1)
+    cos = (h[a] * h[b]).sum(axis=1)
+    same = kinds[a] == kinds[b]
+    pos = np.flatnonzero(same)[np.argsort(cos[same])[:n]]
+    neg = np.flatnonzero(~same)[np.argsort(cos[~same])[-n:]]
+    ids = store.ids
+    rows = [[ids[a[k]], ids[b[k]], 1] for k in pos]
+    rows += [[ids[a[k]], ids[b[k]], -1] for k in neg]
+    return np.asarray(rows, np.int64)
+
+
+def _pair_cosines(checkpoint, store, pairs):
+    """Mean cosine similarity of the "+" and of the "-" pairs."""
+    from models.embed import embed_arrays
+
+    h = embed_arrays(
+        checkpoint, store.cutouts_at(np.arange(store.n_sources)), device="cpu"
+    )
+    rows = store.rows_of(pairs[:, :2].ravel()).reshape(-1, 2)
+    cos = (h[rows[:, 0]] * h[rows[:, 1]]).sum(axis=1)
+    return float(cos[pairs[:, 2] > 0].mean()), float(cos[pairs[:, 2] < 0].mean())
+
+
+@pytest.mark.slow
+def test_finetune_with_marks_pulls_plus_and_pushes_minus(
+    small_store, tiny_checkpoint, tmp_path
+):
+    from models.embed import embed_arrays
+    from models.feedback import LabelFeedback
+
+    store = Store.open(small_store)
+    h0 = embed_arrays(
+        tiny_checkpoint, store.cutouts_at(np.arange(store.n_sources)), device="cpu"
+    )
+    pairs = _marked_pairs(store, h0)
+    interesting = store.ids[
+        store.catalog["_truth_label"].to_numpy() == "red_quasar"
+    ].tolist()
+    labels = LabelFeedback.from_spec(
+        {"pairs": pairs.tolist(), "groups": {"interesting": interesting}}
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        finetune(store, tiny_checkpoint, tmp_path / "plain.pt", epochs=1, device="cpu")
+        result = finetune(
+            store,
+            tiny_checkpoint,
+            tmp_path / "marked.pt",
+            epochs=1,
+            labels=labels,
+            device="cpu",
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert result["feedback"] == {
+        "label_weight": 1.0,
+        "positive_pairs": 40,
+        "negative_pairs": 40,
+        "label_groups": {"interesting": len(interesting)},
+    }
+    start = _pair_cosines(tiny_checkpoint, store, pairs)
+    plain = _pair_cosines(tmp_path / "plain.pt", store, pairs)
+    marked = _pair_cosines(tmp_path / "marked.pt", store, pairs)
+    # against the start and against the same steps without the marks
+    assert marked[0] > max(start[0], plain[0]) + 0.02, (start, plain, marked)
+    assert marked[1] < min(start[1], plain[1]) - 0.005, (start, plain, marked)

@@ -41,3 +41,45 @@ def test_a_failure_is_stored_for_the_orchestration(tmp_path):
 def test_usage_without_arguments(capsys):
     assert main([]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_finetune_with_labels_records_the_pairs(small_store_copy, tiny_checkpoint):
+    from explorer.store import Store
+
+    store = Store.open(small_store_copy)
+    ids = [int(i) for i in store.ids[:6]]
+    job, staging = small_store_copy / "jobs" / "j", small_store_copy / "staging"
+    job.mkdir(parents=True)
+    staging.mkdir()
+    spec = {
+        "job_id": "j",
+        "kind": "finetune",
+        "store": str(small_store_copy),
+        "options": {
+            "version": "v2",
+            "checkpoint": str(tiny_checkpoint),
+            "epochs": 1,
+            "device": "cpu",
+            "num_workers": 0,
+            "batch_size": 64,
+            "use_labels": True,
+            "label_weight": 2.0,
+        },
+        "label_feedback": {
+            "pairs": [[ids[0], ids[1], 1], [ids[0], ids[2], -1], [ids[3], ids[4], -1]],
+            "groups": {"artefact": ids[4:6]},
+        },
+    }
+    (job / "job.json").write_text(json.dumps(spec))
+    assert run_worker(job, staging) == 0, read_json(job / PROGRESS)
+    config = read_json(staging / "config.json")
+    assert config["checkpoint"] == str(small_store_copy / "checkpoints" / "v2.pt")
+    assert config["finetune"] == {
+        "from_checkpoint": str(tiny_checkpoint),
+        "epochs": 1,
+        "label_weight": 2.0,
+        "positive_pairs": 1,
+        "negative_pairs": 2,
+        "label_groups": {"artefact": 2},
+    }

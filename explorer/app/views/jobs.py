@@ -90,7 +90,14 @@ class JobsView(pn.viewable.Viewer):
             value=False,
             css_classes=["job-clusters"],
         )
-        self._finetune_options = pn.Row(self._epochs, self._use_clusters, visible=False)
+        self._use_labels = pn.widgets.Checkbox(
+            label="use Similar-tab marks and labels",
+            value=False,
+            css_classes=["job-labels"],
+        )
+        self._finetune_options = pn.Row(
+            self._epochs, self._use_clusters, self._use_labels, visible=False
+        )
         self._start = pn.widgets.Button(label="Start", color="primary", width=90)
         # amber, not red: cancelling deletes nothing (the current version stays)
         self._cancel = pn.widgets.Button(
@@ -121,11 +128,13 @@ class JobsView(pn.viewable.Viewer):
         self._cancel.on_click(self._on_cancel)
         self._kind.param.watch(self._on_kind, "value")
         state.param.watch(lambda *_: self._refresh_clusters(), ["clusters_changed"])
+        state.param.watch(lambda *_: self._refresh_labels(), ["positives", "negatives"])
 
         # job id -> the last phase this session saw (to act on transitions)
         self._seen: dict[str, str] = {}
         self._refresh_checkpoints()
         self._refresh_clusters()
+        self._refresh_labels()
         self._poll()
         subscribe_session(state.store.root, on_job=self._show)
 
@@ -172,8 +181,35 @@ class JobsView(pn.viewable.Viewer):
                 "save one in the Clusters tab)"
             )
 
+    def _refresh_labels(self) -> None:
+        """Disable "use marks and labels" when the store has neither."""
+        try:
+            from explorer.jobs.options import label_feedback
+
+            feedback = label_feedback(self.state.store)
+        except Exception as exc:  # noqa: BLE001 - annotations are optional here
+            log.warning("cannot read Similar-tab marks: %s", exc)
+            feedback = {"pairs": [], "groups": {}}
+        signs = [sign for _, _, sign in feedback["pairs"]]
+        n_groups = len(feedback["groups"])
+        if signs or n_groups:
+            self._use_labels.disabled = False
+            self._use_labels.label = (
+                f"use {signs.count(1)} + / {signs.count(-1)} − marked pair(s)"
+                + (f" and {n_groups} label group(s)" if n_groups else "")
+            )
+            return
+        self._use_labels.value = False
+        self._use_labels.disabled = True
+        self._use_labels.label = (
+            "use Similar-tab marks and labels (none yet: mark results + / − "
+            "in the Similar tab)"
+        )
+
     def _on_kind(self, event) -> None:
         self._finetune_options.visible = event.new == "finetune"
+        if event.new == "finetune":
+            self._refresh_labels()  # tags and marks made since the page opened
 
     # ------------------------------------------------------------- actions
     def _show_error(self, text: str) -> None:
@@ -196,6 +232,7 @@ class JobsView(pn.viewable.Viewer):
         if kind == "finetune":
             options["epochs"] = int(self._epochs.value)
             options["clusters"] = bool(self._use_clusters.value)
+            options["use_labels"] = bool(self._use_labels.value)
         self._start.disabled = True
         try:
             info = self._runner.start(kind, **options)

@@ -42,3 +42,23 @@ def test_the_progress_bar_has_a_label_and_cancel_is_not_red(analysed_store_copy)
     assert label.object == "no job running"
     buttons = {b.label: b for b in layout.select(pn.widgets.Button)}
     assert buttons["Cancel"].color != "danger"
+
+
+def test_use_labels_is_disabled_until_there_are_marks(analysed_store_copy):
+    from explorer.store.annotations import Annotations
+
+    store = Store.open(analysed_store_copy)
+    state = AppState(store)
+    layout = pn.panel(JobsView(state))
+    (box,) = [
+        c for c in layout.select(pn.widgets.Checkbox) if "job-labels" in c.css_classes
+    ]
+    assert box.disabled and "mark results + / − in the Similar tab" in box.label
+    a, b, c = (int(i) for i in store.ids[:3])
+    notes = Annotations.of_store(store)
+    notes.add_similar_mark(a, b, 1)
+    notes.add_similar_mark(a, c, -1)
+    notes.add_similar_mark(b, c, -1)
+    state.positives = [b]  # what the Similar tab's "+" click changes
+    assert not box.disabled
+    assert box.label == "use 1 + / 2 − marked pair(s)"
