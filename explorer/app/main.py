@@ -153,8 +153,10 @@ def create_app(
         ("Clusters", ClustersView(state)),
         ("Re-embed", JobsView(state)),
         ("Inspector", InspectorView(state)),
-        ("Sky", SkyView(state)),
-        ("Export & SAMP", ShareView(state)),
+        # built when first opened (most sessions never do): they only act on
+        # clicks inside them, unlike the tabs above, which follow the state
+        ("Sky", pn.param.ParamFunction(lambda: SkyView(state), lazy=True)),
+        ("Export & SAMP", pn.param.ParamFunction(lambda: ShareView(state), lazy=True)),
         dynamic=True,
         sizing_mode="stretch_width",
     )

@@ -62,16 +62,44 @@ def footprint_image(ra: np.ndarray, dec: np.ndarray) -> dict:
     return {"image": image, "x": x0, "y": y0, "dw": x1 - x0, "dh": y1 - y0}
 
 
+def selection_points(state: AppState) -> tuple[dict[str, np.ndarray], str]:
+    """RA/Dec of the selection to draw (a seeded subset above MAX_POINTS) and
+    the plot's title saying how many are shown."""
+    ra, dec = _sky_coords(state)
+    ids = state.selection_ids
+    rows = np.asarray(state.store.rows_of(ids) if len(ids) else [], dtype=np.int64)
+    shown = len(rows)
+    title = "Selection on the sky"
+    if shown > MAX_POINTS:
+        rows = np.random.default_rng(0).choice(rows, MAX_POINTS, replace=False)
+        title = f"Selection on the sky ({MAX_POINTS:,} of {shown:,} shown)"
+    elif shown:
+        title = f"Selection on the sky ({shown:,} sources)"
+    return {"ra": ra[rows], "dec": dec[rows]}, title
+
+
+def _sky_coords(state: AppState) -> tuple[np.ndarray, np.ndarray]:
+    catalog = state.store.catalog
+    ra = unwrapped_ra(catalog["ra"].to_numpy(dtype=np.float64))
+    return ra, catalog["dec"].to_numpy(dtype=np.float64)
+
+
 def sky_figure(state: AppState):
-    """Bokeh figure of the footprint (density) and the selection (points)."""
-    from bokeh.models import LinearColorMapper
+    """Bokeh figure of the footprint (density) and the selection (points).
+
+    Returns
+    -------
+    figure : bokeh.plotting.figure
+        The plot; its title says how many selected sources are drawn.
+    points : bokeh.models.ColumnDataSource
+        Columns ``ra``, ``dec`` of the drawn selection: a new selection only
+        replaces its data (and the title), the footprint is drawn once.
+    """
+    from bokeh.models import ColumnDataSource, LinearColorMapper
     from bokeh.palettes import Greys256
     from bokeh.plotting import figure
 
-    catalog = state.store.catalog
-    ra = unwrapped_ra(catalog["ra"].to_numpy(dtype=np.float64))
-    dec = catalog["dec"].to_numpy(dtype=np.float64)
-    foot = footprint_image(ra, dec)
+    foot = footprint_image(*_sky_coords(state))
     fig = figure(
         width=360,
         height=260,
@@ -87,16 +115,10 @@ def sky_figure(state: AppState):
         nan_color=(0, 0, 0, 0),
     )  # fmt: skip
     fig.image(color_mapper=mapper, **{k: [v] for k, v in foot.items()})
-    rows = state.store.rows_of(state.selection_ids) if len(state.selection_ids) else []
-    rows = np.asarray(rows, dtype=np.int64)
-    shown = len(rows)
-    if shown > MAX_POINTS:
-        rows = np.random.default_rng(0).choice(rows, MAX_POINTS, replace=False)
-        fig.title.text = f"Selection on the sky ({MAX_POINTS:,} of {shown:,} shown)"
-    elif shown:
-        fig.title.text = f"Selection on the sky ({shown:,} sources)"
-    fig.scatter(ra[rows], dec[rows], size=3, color="#7df9ff", alpha=0.8)
-    return fig
+    data, fig.title.text = selection_points(state)
+    points = ColumnDataSource(data)
+    fig.scatter("ra", "dec", source=points, size=3, color="#7df9ff", alpha=0.8)
+    return fig, points
 
 
 class SkyView(pn.viewable.Viewer):
@@ -117,7 +139,9 @@ class SkyView(pn.viewable.Viewer):
         self._query.param.watch(self._on_enter, "enter_pressed")
         self._result = pn.pane.HTML("", css_classes=["cone-result"], width=420)
         self._plot = pn.pane.Bokeh(None, css_classes=["sky-plot"])
-        self._draw()
+        # drawn when the tab is first shown (most sessions never open it),
+        # then updated in place on every selection
+        self._points = None
 
     def _on_enter(self, event=None) -> None:
         # Panel runs enter-pressed handlers without the document lock, and a
@@ -150,12 +174,21 @@ class SkyView(pn.viewable.Viewer):
 
     @param.depends("state.selection_ids", watch=True)
     def _draw(self) -> None:
+        if self._points is None:
+            return  # not shown yet: __panel__ draws the current selection
+        data, title = selection_points(self.state)
+        self._points.data = data
+        self._plot.object.title.text = title
+
+    def _build(self) -> None:
         try:
-            self._plot.object = sky_figure(self.state)
+            self._plot.object, self._points = sky_figure(self.state)
         except (KeyError, LatentskyError) as exc:
             self._result.object = f"No sky plot: {exc}"
 
     def __panel__(self):
+        if self._points is None:
+            self._build()
         return pn.Column(
             pn.Row(self._query, self._search),
             self._result,
