@@ -36,7 +36,7 @@ from explorer.analysis import anomaly
 from explorer.analysis.neighbors import SimilarityIndex
 from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError, StoreError
-from explorer.store import Store, atomic
+from explorer.store import Store, atomic, location
 from explorer.store.layout import (
     ANALYSIS,
     EMBEDDINGS,
@@ -107,7 +107,7 @@ def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
     if not path.is_file():
         msg = f"{path} does not exist"
         raise DataError(msg)
-    emb = np.load(path, mmap_mode="r")
+    emb = location.load_npy(path)  # memory-mapped unless the store is a URL
     if emb.ndim != 2 or len(emb) != len(ids):
         msg = f"{path} has shape {emb.shape}, expected ({len(ids)}, D) for the store"
         raise DataError(msg)
@@ -132,10 +132,10 @@ def _reused_scan(
             continue
         wanted = ["pixel_residual", *FLAG_COLUMNS]
         try:
-            old = pd.read_parquet(map_path, columns=wanted)
+            old = location.read_parquet(map_path, columns=wanted)
         except (KeyError, ValueError, OSError):
             continue  # a map from before these columns existed
-        feats = np.load(path)
+        feats = location.load_npy(path, mmap=False)
         if len(feats) == len(old) == store.n_sources:
             log.info("reusing the pixel scan of version %s", name)
             return feats, old["pixel_residual"].to_numpy(), old[list(FLAG_COLUMNS)]
@@ -287,6 +287,8 @@ def analyse_directory(
     seed: int = 0,
     map_method: str = "umap",
     map_seed: int | None = None,
+    cluster_method: str = "leiden",
+    resolution: float | None = None,
 ) -> dict[str, Any]:
     """Compute index, scores, clusters and map for ``directory/embeddings.npy``.
 
@@ -309,6 +311,10 @@ def analyse_directory(
         How the 2-D map is made (:mod:`explorer.analysis.map_methods`).
     map_seed : int, optional
         Seed of the map; None (default) = not reproducible, all cores.
+    cluster_method : {"leiden", "hdbscan"}
+        Auto clusters (:func:`explorer.analysis.clusters.find_clusters`).
+    resolution : float, optional
+        Leiden's resolution (None = its default).
 
     Returns
     -------
@@ -320,10 +326,10 @@ def analyse_directory(
     DataError
         On missing or invalid embeddings.
     """
-    from explorer.analysis.clusters import auto_clusters, cluster_summary
+    from explorer.analysis.clusters import cluster_summary, find_clusters
     from explorer.analysis.consistency import map_consistency
 
-    directory = Path(directory)
+    directory = location.store_path(directory)  # a UPath for a URL store
     ids = store.ids
     laps = _Laps(progress)
     emb = load_embeddings(directory, ids)
@@ -340,8 +346,13 @@ def analyse_directory(
         *knn, pixel_features=pixel, pixel_residual=residual, artefacts=flags, k=k_score
     )
     laps.lap("anomaly")
-    cluster = auto_clusters(emb, seed=seed)
-    clusters_info = _cluster_record(cluster, cluster_summary(emb, cluster, ids))
+    cluster, how = find_clusters(
+        emb, knn, method=cluster_method, resolution=resolution, seed=seed
+    )
+    clusters_info = {
+        **how,
+        **_cluster_record(cluster, cluster_summary(emb, cluster, ids)),
+    }
     laps.lap("clusters")
     xy, map_record = _map_xy(
         store, emb, knn, k=k, method=map_method, seed=map_seed, previous=previous
@@ -385,6 +396,8 @@ def analyse_version(
     progress: bool = True,
     map_method: str = "umap",
     map_seed: int | None = None,
+    cluster_method: str = "leiden",
+    resolution: float | None = None,
 ) -> dict[str, Any]:
     """Re-run :func:`analyse_directory` on a published version (atomic per file).
 
@@ -399,7 +412,7 @@ def analyse_version(
         with a map; None = no alignment.
     progress : bool
         Show progress bars.
-    map_method, map_seed
+    map_method, map_seed, cluster_method, resolution
         As in :func:`analyse_directory`.
 
     Returns
@@ -418,6 +431,8 @@ def analyse_version(
         progress=progress,
         map_method=map_method,
         map_seed=map_seed,
+        cluster_method=cluster_method,
+        resolution=resolution,
     )
     store.update_version_info(version, index_kind=info["index"]["kind"])
     return info

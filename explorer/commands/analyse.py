@@ -1,16 +1,21 @@
 """Recompute the analysis of an existing embedding version.
 
 Builds the similarity index (index.faiss), the k-NN graph, anomaly scores,
-HDBSCAN clusters and the map (map.parquet: UMAP, t-SNE or PCA with
-``--map``; ``--seed`` for a reproducible one) from the version's
-embeddings.npy, aligning the map to the previous version's. Each file is
+auto clusters (Leiden on the k-NN graph, or HDBSCAN with ``--clusters
+hdbscan``) and the map (map.parquet: UMAP, t-SNE or PCA with ``--map``;
+``--seed`` for a reproducible one) from the version's embeddings.npy,
+aligning the map to the previous version's. Each file is
 replaced atomically; timings, the index kind and the map's method, seed and
-trustworthiness go to analysis.json.
+trustworthiness go to analysis.json. With --dask local:N or --scheduler
+ADDRESS the k-NN graph, pixel-space scores and UMAP placement run per
+partition of rows on dask (see explorer.distributed.analyse).
 """
 
 from __future__ import annotations
 
 import argparse
+
+from explorer.commands.options import add_dask_options
 
 NAME = "analyse"
 HELP = "recompute map, similarity index, anomaly scores and clusters of a version"
@@ -29,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the previous one; 'none' to skip)",
     )
     add_map_options(parser)
+    add_cluster_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_dask_options(parser)
 
 
 def add_map_options(parser: argparse.ArgumentParser) -> None:
@@ -55,11 +62,38 @@ def add_map_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``--clusters`` and ``--resolution`` (the auto clusters of the version)."""
+    from explorer.analysis.clusters import CLUSTER_METHODS, DEFAULT_METHOD
+    from explorer.commands.options import positive_float
+
+    parser.add_argument(
+        "--clusters",
+        dest="cluster_method",
+        choices=CLUSTER_METHODS,
+        default=DEFAULT_METHOD,
+        help="auto clusters: leiden = communities of the k-NN graph (default), "
+        "hdbscan = HDBSCAN on PCA-15 of the embedding",
+    )
+    parser.add_argument(
+        "--resolution",
+        type=positive_float,
+        default=None,
+        help="Leiden resolution (larger = more, smaller clusters; default "
+        "chosen on the demo survey, see analysis.json)",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Analyse the version and print the index kind, clusters and timings."""
     from explorer.analysis.pipeline import analyse_version
-    from explorer.errors import StoreError
+    from explorer.distributed.cluster import client_from_args
+    from explorer.errors import DataError, StoreError
     from explorer.store import Store
+
+    if args.cluster_method != "leiden" and args.resolution is not None:
+        msg = f"--resolution applies to --clusters leiden, not {args.cluster_method}"
+        raise DataError(msg)
 
     store = Store.open(args.store, check=True)
     version = args.version or store.current_version
@@ -68,14 +102,21 @@ def run(args: argparse.Namespace) -> int:
             f"store {args.store} has no version yet (run `latentsky embed`)"
         )
     previous = None if args.align_to == "none" else args.align_to
-    info = analyse_version(
-        store,
-        version,
-        previous=previous,
-        progress=not args.no_progress,
-        map_method=args.map_method,
-        map_seed=args.map_seed,
-    )
+    settings = {
+        "previous": previous,
+        "progress": not args.no_progress,
+        "map_method": args.map_method,
+        "map_seed": args.map_seed,
+        "cluster_method": args.cluster_method,
+        "resolution": args.resolution,
+    }
+    with client_from_args(args) as client:
+        if client is None:
+            info = analyse_version(store, version, **settings)
+        else:
+            from explorer.distributed.analyse import analyse_version_on_dask
+
+            info = analyse_version_on_dask(client, store, version, **settings)
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in info["timings_s"].items())
     trust = (info["map"].get("trustworthiness") or {}).get("trustworthiness")
     trust_text = "n/a" if trust is None else f"{trust:.4f}"

@@ -2,7 +2,9 @@
 
 Writes ``versions/NAME/embeddings.npy`` (encoder output h, L2-normalised) and
 ``config.json``, runs the analysis (map, similarity index, anomaly scores) and
-publishes the version atomically, making it current.
+publishes the version atomically, making it current. With --dask local:N or
+--scheduler ADDRESS the cutouts are encoded in blocks by dask tasks (each
+worker loads the checkpoint once) and the analysis runs on the same cluster.
 
 Example::
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from explorer.commands.analyse import add_map_options
 from explorer.commands.options import (
+    add_dask_options,
     add_device_option,
     add_workers_option,
     positive_int,
@@ -50,25 +53,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-analysis", action="store_true", help="skip the map/index/anomaly analysis"
     )
     add_map_options(parser)
+    add_dask_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Embed (and analyse, publish) and print the new version's name."""
+    from explorer.distributed.cluster import client_from_args
     from explorer.jobs.runner import embed_version
     from explorer.store import Store
 
-    version = embed_version(
-        Path(args.store),
-        Path(args.checkpoint),
-        args.version,
-        device=args.device,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        make_current=not args.no_current,
-        analyse=not args.no_analysis,
-        map_method=args.map_method,
-        map_seed=args.map_seed,
-    )
+    with client_from_args(args) as client:
+        if client is None:
+            version = embed_version(
+                Path(args.store),
+                Path(args.checkpoint),
+                args.version,
+                device=args.device,
+                batch_size=args.batch_size,
+                workers=args.workers,
+                make_current=not args.no_current,
+                analyse=not args.no_analysis,
+                map_method=args.map_method,
+                map_seed=args.map_seed,
+            )
+        else:
+            from explorer.distributed.embed import embed_version_on_dask
+
+            version = embed_version_on_dask(
+                client,
+                Path(args.store),
+                Path(args.checkpoint),
+                args.version,
+                device=args.device,
+                batch_size=args.batch_size,
+                make_current=not args.no_current,
+                analyse=not args.no_analysis,
+                map_method=args.map_method,
+                map_seed=args.map_seed,
+            )
     path = Store.open(args.store).version_dir(version)
     print(f"wrote version {version} at {path}")
     return 0

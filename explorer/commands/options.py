@@ -313,3 +313,70 @@ def add_store_writing_arguments(
     parser.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
+
+
+# ---------------------------------------------------------- dask.distributed
+#: Scheme prefixes dask.distributed accepts for a scheduler address.
+SCHEDULER_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+
+
+def dask_local(text: str) -> int:
+    """``local:N`` -> ``N``, the workers of a LocalCluster (argparse ``type=``)."""
+    kind, _, count = text.partition(":")
+    try:
+        workers = int(count)
+    except ValueError:
+        workers = 0
+    if kind != "local" or workers < 1:
+        msg = f"must be local:N with N >= 1 workers, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return workers
+
+
+def scheduler_address(text: str) -> str:
+    """A dask scheduler address, ``tcp://HOST:PORT`` or ``HOST:PORT`` (``type=``).
+
+    Only the form is checked here; whether a scheduler answers is checked
+    when connecting (:func:`explorer.distributed.cluster.dask_client`).
+    """
+    rest = text
+    for scheme in SCHEDULER_SCHEMES:
+        if text.startswith(scheme):
+            rest = text[len(scheme) :]
+            break
+    host, _, port_text = rest.rpartition(":")
+    ok = bool(host) and port_text.isdigit() and 0 < int(port_text) < 65536
+    if not ok and not text.startswith("inproc://"):
+        msg = f"must be a dask scheduler address such as tcp://HOST:PORT, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def add_dask_options(parser: argparse.ArgumentParser) -> None:
+    """``--dask local:N`` or ``--scheduler ADDRESS`` (``args.dask``,
+    ``args.scheduler``; at most one of them).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    """
+    group = parser.add_argument_group(
+        "dask.distributed (default: run in this process)"
+    ).add_mutually_exclusive_group()
+    group.add_argument(
+        "--dask",
+        type=dask_local,
+        default=None,
+        metavar="local:N",
+        help="run the chunks as tasks on a new LocalCluster of N worker "
+        "processes (one thread each), closed afterwards",
+    )
+    group.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        default=None,
+        metavar="ADDRESS",
+        help="run the chunks as tasks on the dask scheduler at ADDRESS "
+        "(its workers must see the same file system)",
+    )

@@ -97,7 +97,7 @@ def ingest(
         msg = f"chunk must be >= 1, got {chunk}"
         raise IngestError(msg)
     if overwrite:
-        _check_losses(Path(store_root), force)
+        check_losses(Path(store_root), force)
     src = Path(src)
     started = time.perf_counter()
     with contextlib.closing(open_survey(src, catalog=catalog)) as survey:
@@ -127,15 +127,19 @@ def ingest(
     return store
 
 
-def _check_losses(store_root: Path, force: bool) -> None:
+def check_losses(store_root: Path, force: bool) -> None:
     """Refuse (or, with ``force``, warn) when replacing ``store_root`` would
-    drop its versions or annotations."""
+    drop its versions or annotations (also used by
+    :mod:`explorer.distributed.ingest`)."""
     losses = overwrite_losses(store_root)
     if losses and not force:
         msg = f"store {store_root} has {losses}: add --yes to replace it"
         raise StoreError(msg)
     if losses:
         log.warning("replacing store %s drops its %s", store_root, losses)
+
+
+_check_losses = check_losses  # the name explorer.ingest.images imports
 
 
 def _copy_rows(

@@ -29,6 +29,8 @@ __all__ = [
     "JobRunner",
     "embed_cutouts",
     "embed_version",
+    "embedding_config",
+    "encode_rows",
     "encode_store",
     "load_torch_side",
     "train_encoder",
@@ -320,3 +322,49 @@ def embed_cutouts(
     except DataError as exc:
         msg = f"cannot embed the upload with {checkpoint.name}: {exc}"
         raise DataError(msg) from exc
+
+
+def encode_rows(
+    store_root: Path,
+    checkpoint: Path,
+    start: int,
+    stop: int,
+    *,
+    device: str = "auto",
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """``(stop - start, D)`` float32 unit ``h`` of store rows ``start:stop``.
+
+    A ``latentsky embed --dask`` task (:mod:`explorer.distributed.embed`):
+    the checkpoint is loaded once per worker process, not once per task.
+
+    Raises
+    ------
+    CheckpointError
+        If the checkpoint is unusable or was trained on other bands or sizes.
+    """
+    from models.embed_blocks import encode_rows as encode
+
+    return encode(
+        store_root, checkpoint, start, stop, device=device, batch_size=batch_size
+    )
+
+
+def embedding_config(
+    store_root: Path, checkpoint: Path, *, device: str = "auto", seconds: float = 0.0
+) -> dict[str, Any]:
+    """The ``config.json`` record of a version embedded with ``checkpoint``.
+
+    Also checks, before any ``embed --dask`` task runs, that the checkpoint
+    is usable and matches the store's bands and cutout size.
+
+    Raises
+    ------
+    StoreError
+        If the store has no cutouts.
+    CheckpointError
+        If the checkpoint is unusable or does not match the store.
+    """
+    from models.embed_blocks import embedding_config as config
+
+    return config(store_root, checkpoint, device=device, seconds=seconds)

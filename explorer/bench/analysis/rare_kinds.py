@@ -4,8 +4,11 @@ For each preset (``demo``, where the default is chosen, and ``second``, where
 it is confirmed, with its own seed and cutout size) the survey is written to a
 store and scanned the way the pipeline scans it (pixel PCA, its residual and
 the artefact detectors, shard by shard; the per-source cost is recorded).
-The embedding is a stand-in: per-pixel standardised pixel PCA-64,
-L2-normalised (no trained encoder is assumed).
+The embedding is ``--embedding``: the stand-in per-pixel standardised pixel
+PCA-64, L2-normalised (default, no trained encoder assumed), or ``encoder``,
+the trained encoder of ``--checkpoint`` (default the shipped demo encoder:
+what ``latentsky demo`` gives a user; it needs 64 px cutouts on both
+presets) -- :mod:`explorer.bench.analysis.embedding`.
 
 Per score: share of rare kinds among the top 1 %, and the recall of each
 rare kind in the top 1 % and 5 %. Targets (issue 13): >= 75 % rare in the
@@ -113,10 +116,18 @@ def flag_quality(flags: pd.DataFrame, labels: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _one_preset(preset: str, n: int, size: int, seed: int) -> dict[str, Any]:
+def _one_preset(
+    preset: str,
+    n: int,
+    size: int,
+    seed: int,
+    embedding: str = "pca",
+    checkpoint: str | None = None,
+) -> dict[str, Any]:
     """The whole evaluation on one preset."""
-    from explorer.analysis.features import pixel_pca, pixel_scan
+    from explorer.analysis.features import pixel_scan
     from explorer.bench.analysis.data import preset_store
+    from explorer.bench.analysis.embedding import preset_embedding
     from explorer.ingest.synthetic import RARE_KINDS
 
     store = preset_store(preset, n, size, seed)
@@ -124,8 +135,7 @@ def _one_preset(preset: str, n: int, size: int, seed: int) -> dict[str, Any]:
     start = time.perf_counter()
     pixel, residual, flags = pixel_scan(store, 64, "asinh", seed=seed, progress=False)
     scan_s = time.perf_counter() - start
-    emb = pixel_pca(store, 64, "standardise", seed=seed, progress=False)
-    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    emb, emb_desc = preset_embedding(store, embedding, seed, checkpoint)
     scores = candidate_scores(emb, pixel, residual, flags, store.ids, seed)
     kinds = sorted(RARE_KINDS)
     table = {name: per_kind(s, labels, kinds) for name, s in scores.items()}
@@ -135,7 +145,7 @@ def _one_preset(preset: str, n: int, size: int, seed: int) -> dict[str, Any]:
         "cutout_px": int(size),
         "seed": int(seed),
         "workload": "synthetic survey (explorer.ingest.synthetic) in a store",
-        "embedding": "stand-in: pixel PCA-64 (per-pixel standardised), L2-normalised",
+        "embedding": emb_desc,
         "base_rate_rare": round(float(np.isin(labels, kinds).mean()), 4),
         "kind_counts": {k: int((labels == k).sum()) for k in kinds},
         "pixel_scan_s": round(scan_s, 2),
@@ -166,7 +176,9 @@ def bench_rare_kinds(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"machine": machine_load(), "default": DEFAULT_SCORE}
     for preset in chosen:
         size, seed = plan[preset]
-        result = _one_preset(preset, args.demo_n, size, seed)
+        result = _one_preset(
+            preset, args.demo_n, size, seed, args.embedding, args.checkpoint
+        )
         for entry in result["scores"].values():
             entry["targets"] = _targets(entry)
         out[preset] = result

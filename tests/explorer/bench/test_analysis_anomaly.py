@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from explorer.bench import analysis as bench
+from explorer.bench.analysis.cluster_kinds import kind_matches, supervised_ceiling
 from explorer.bench.analysis.clusters import cluster_scores
 from explorer.bench.analysis.rare_kinds import flag_quality, per_kind
 
@@ -40,6 +41,59 @@ def test_flag_quality_by_hand():
     assert q["flagged_by_kind"] == {"cosmic_ray": 1, "star": 1}
 
 
+def test_kind_matches_by_hand():
+    truth = np.array(["a"] * 6 + ["b"] * 3 + ["r"] * 2)
+    labels = np.array([0, 0, 0, 0, 1, -1, 1, 1, 1, 1, -1])
+    m = kind_matches(labels, truth)
+    # a: cluster 0 holds 4 of 6 a and nothing else; F1 = 8/10 vs 2/12 for 1
+    assert m["a"] == {
+        "n": 6,
+        "cluster": 0,
+        "cluster_size": 4,
+        "purity": 1.0,
+        "completeness": 0.667,
+        "f1": 0.8,
+    }
+    # b: cluster 1 = {a, b, b, b, r}: purity 3/5, completeness 1
+    assert (m["b"]["cluster"], m["b"]["purity"], m["b"]["completeness"]) == (
+        1,
+        0.6,
+        1.0,
+    )
+    # r: one in cluster 1 (F1 2/7), one noise
+    assert (m["r"]["cluster"], m["r"]["completeness"], m["r"]["f1"]) == (
+        1,
+        0.5,
+        0.286,
+    )
+    only_noise = kind_matches(np.array([-1, -1]), np.array(["x", "x"]))
+    assert only_noise["x"]["cluster"] is None
+    assert only_noise["x"]["f1"] == 0.0
+
+
+def test_supervised_ceiling_separable():
+    rng = np.random.default_rng(0)
+    truth = np.repeat(["a", "b", "c"], 40)
+    emb = rng.normal(size=(120, 4)) + 8 * np.eye(4)[np.repeat([0, 1, 2], 40)]
+    ceiling = supervised_ceiling(emb, truth)
+    assert ceiling["accuracy"] == 1.0
+    assert ceiling["ari"] == 1.0
+
+
+def test_unknown_embedding_is_one_line(tmp_path):
+    from explorer.bench.analysis.embedding import preset_embedding
+    from explorer.errors import LatentskyError
+
+    with pytest.raises(LatentskyError, match="unknown --embedding 'umap'"):
+        preset_embedding(None, "umap", 0)
+
+    class _Store:
+        root = tmp_path
+
+    with pytest.raises(LatentskyError, match="nope.pt does not exist"):
+        preset_embedding(_Store(), "encoder", 0, str(tmp_path / "nope.pt"))
+
+
 def test_cluster_scores_perfect_and_noise():
     truth = np.array(list("aabbcc"))
     assert cluster_scores(np.array([0, 0, 1, 1, 2, 2]), truth)["ari"] == 1.0
@@ -55,7 +109,7 @@ def test_bench_rare_kinds_and_clusters_small(tmp_path):
     bench.add_arguments(parser)
     args = parser.parse_args(
         "--sections rare_kinds,clusters --demo-n 200 --demo-size 32 "
-        "--second-size 32 --presets demo,second".split()
+        "--second-size 32 --presets demo,second --cluster-time-n 600".split()
     )
     results = json.loads(bench.run(args).read_text())["results"]
     rare = results["rare_kinds"]
@@ -67,5 +121,21 @@ def test_bench_rare_kinds_and_clusters_small(tmp_path):
         assert rare[preset]["pixel_scan_ms_per_source"] > 0
         assert "loadavg_1_5_15" in rare["machine"]
         clusters = results["clusters"][preset]
-        assert 0 <= clusters["pipeline_default"]["noise_share"] <= 1
-        assert len(clusters["grid"]) == 12
+        methods = clusters["methods"]
+        assert set(methods) == {
+            "hdbscan (today)",
+            "hdbscan on the map",
+            "leiden",
+            "pipeline default",
+        }
+        for scores in methods.values():
+            assert 0 <= scores["noise_share"] <= 1
+            assert set(scores["per_kind"]) >= {"elliptical", "ring"}
+        assert len(clusters["leiden_grid"]) == 12
+        assert len(clusters["leiden_grid"][0]["ari_per_seed"]) == 3
+        assert len(clusters["map_grid"]) == 6
+        assert -1 <= clusters["supervised_ceiling"]["ari"] <= 1
+    # chosen on demo, applied unchanged to second
+    assert results["clusters"]["chosen"]["chosen_on"] == "demo"
+    timing = results["clusters"]["timing"]
+    assert timing["leiden"]["seconds"] > 0 and timing["hdbscan"]["seconds"] > 0
