@@ -49,8 +49,9 @@ VS_REST_HELP = (
     "Two groups: the selected sources against every other source of the version."
 )
 WITHIN_HELP = (
-    "The auto clusters (HDBSCAN) inside the selection, sources in no cluster left "
-    "out: does the selection split into distinct groups?"
+    "The version's auto clusters (Leiden communities of the k-NN graph, or "
+    "HDBSCAN if analysed with --clusters hdbscan) inside the selection, sources "
+    "in no cluster left out: does the selection split into distinct groups?"
 )
 
 
