@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -185,11 +184,17 @@ class SimilarityIndex:
         """
         import faiss
 
-        path = Path(path)
+        from explorer.store import location
+
+        path = location.store_path(path)
         if not path.is_file():
             msg = f"similarity index {path} does not exist (run `latentsky analyse`)"
             raise DataError(msg)
-        index = faiss.read_index(str(path))
+        if location.is_remote(path):  # faiss reads local files only
+            buffer = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+            index = faiss.deserialize_index(buffer)
+        else:
+            index = faiss.read_index(str(path))
         vectors = normalise(embeddings)
         if index.ntotal != len(vectors) or index.d != vectors.shape[1]:
             msg = (

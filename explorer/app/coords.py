@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -255,11 +254,12 @@ _INDEXES = None
 def sky_index(store) -> SkyIndex:
     """The shared :class:`SkyIndex` of ``store`` (rebuilt if the catalogue changed)."""
     from explorer.store.layout import CATALOG
+    from explorer.store.location import store_path
 
-    path = Path(store.root) / CATALOG
+    path = store_path(store.root) / CATALOG
     stamp = path.stat().st_mtime if path.exists() else 0.0
     return _index_cache().get(
-        str(Path(store.root).resolve()),
+        str(store_path(store.root).resolve()),
         lambda: SkyIndex.of_catalog(store.catalog),
         stamp=stamp,
     )

@@ -10,12 +10,18 @@ the ``--top-anomalies K`` most anomalous sources, or a cone on the sky
 ``--contact-sheet PNG`` writes one beside the table. The sheet is drawn with
 ``--stretch``/``--interval``/``--percentile``/``--rgb``, as the dashboard.
 
+``--format hats OUT`` writes every source of a version (catalogue, map,
+anomaly scores, clusters, tags; map columns under their ``map.parquet``
+names) as a HATS catalogue folder that ``lsdb.open_catalog`` reads and
+cross-matches with other surveys (:mod:`explorer.store.hats`).
+
 Examples::
 
     latentsky export demo_store --cluster rings --out rings.fits
     latentsky export demo_store --cluster rings --out rings.png --stretch asinh
     latentsky export demo_store --top-anomalies 100 --out odd.vot --version v2
     latentsky export demo_store --cone "10h00m24s +02d12m00s 2arcmin" --out c.csv
+    latentsky export demo_store --format hats demo_hats
 """
 
 from __future__ import annotations
@@ -32,13 +38,17 @@ if TYPE_CHECKING:
 NAME = "export"
 HELP = "export sources to CSV, FITS, VOTable, Parquet or a PNG contact sheet"
 TABLE_FORMATS = ("csv", "fits", "votable", "parquet")
+#: ``--format hats``: a whole version as a HATS catalogue folder
+HATS = "hats"
 STRETCHES = ("lupton", "asinh", "log", "sqrt", "linear")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the flags of ``latentsky export``."""
-    parser.add_argument("store", help="store directory")
-    what = parser.add_mutually_exclusive_group(required=True)
+    parser.add_argument("store", help="store directory or fsspec URL")
+    # one selection is required for a table or sheet, none for hats (checked
+    # in run: argparse cannot make a group's requirement depend on --format)
+    what = parser.add_mutually_exclusive_group()
     what.add_argument("--cluster", metavar="NAME", help="a saved cluster")
     what.add_argument(
         "--ids", type=int_list, metavar="ID,ID,...", help="comma-separated source ids"
@@ -58,7 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", metavar="FILE", help="table file, or a .png contact sheet"
     )
     parser.add_argument(
-        "--format", choices=TABLE_FORMATS, help="table format (default: the suffix)"
+        "--format",
+        nargs="+",
+        action=_FormatAction,
+        metavar=("FORMAT", "OUT"),
+        help=f"table format: {', '.join(TABLE_FORMATS)} (default: the suffix); "
+        "or 'hats OUT': every source of the version as a HATS catalogue folder",
     )
     parser.add_argument(
         "--version", help="embedding version of the map/score columns (default current)"
@@ -77,6 +92,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sheet.add_argument("--tile", type=positive_int, default=96, help="tile side, px")
     sheet.add_argument("--columns", type=positive_int, help="tiles per row")
+
+
+class _FormatAction(argparse.Action):
+    """``--format FORMAT``, or ``--format hats OUT`` with the folder after it.
+
+    A positional ``OUT`` after the options cannot be declared: argparse gives
+    an optional positional its (empty) value with ``STORE``, before it sees
+    the options, so ``hats`` takes its folder as a value of its own.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        fmt, *rest = values
+        choices = (*TABLE_FORMATS, HATS)
+        if fmt not in choices:
+            shown = ", ".join(repr(c) for c in choices)
+            msg = f"invalid choice: {fmt!r} (choose from {shown})"
+            raise argparse.ArgumentError(self, msg)
+        if rest and (fmt != HATS or len(rest) > 1):
+            msg = f"only 'hats' takes a value after it (the output folder), got {rest}"
+            raise argparse.ArgumentError(self, msg)
+        namespace.format = fmt
+        if rest:
+            namespace.out_path = rest[0]
 
 
 def _ids(args: argparse.Namespace, store: Store) -> list[int]:
@@ -136,6 +174,18 @@ def run(args: argparse.Namespace) -> int:
     from explorer.store.annotations import Annotations
     from explorer.store.export import export_cluster, export_sources, format_of
 
+    out_path = getattr(args, "out_path", None)
+    if out_path is not None and args.out is not None:
+        msg = f"output given twice ({out_path} and --out {args.out}): give one"
+        raise DataError(msg)
+    args.out = args.out or out_path
+    if args.format == HATS:
+        return _run_hats(args)
+    if not _selection_given(args):
+        raise DataError(
+            "choose the sources: --cluster NAME, --ids, --top-anomalies K or --cone "
+            "(or --format hats for a whole version)"
+        )
     if args.out is None and args.contact_sheet is None:
         raise DataError("nothing to write: give --out FILE and/or --contact-sheet PNG")
     sheet = args.contact_sheet
@@ -159,4 +209,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(ids)} sources to {table_out} ({fmt})")
     if sheet is not None:
         _write_sheet(args, store, ids, sheet, title)
+    return 0
+
+
+def _selection_given(args: argparse.Namespace) -> bool:
+    selections = (args.cluster, args.ids, args.top_anomalies, args.cone)
+    return any(value is not None for value in selections)
+
+
+def _run_hats(args: argparse.Namespace) -> int:
+    """``--format hats``: write the whole version as a HATS catalogue."""
+    from explorer.errors import DataError
+    from explorer.store import Store
+    from explorer.store.hats import export_hats
+
+    if args.out is None:
+        raise DataError("--format hats needs the output folder: --format hats OUT")
+    if _selection_given(args) or args.contact_sheet is not None:
+        raise DataError(
+            "--format hats exports every source of a version: drop --cluster, "
+            "--ids, --top-anomalies, --cone and --contact-sheet"
+        )
+    store = Store.open(args.store, check=True)
+    out = export_hats(store, args.out, args.version)
+    version = args.version or store.current_version
+    print(f"wrote {store.n_sources} sources of version {version} to {out} (hats)")
     return 0

@@ -6,6 +6,11 @@ common aliases); a missing ``id`` column gets ids ``0..N-1``; non-integer
 ``0..N-1``; a missing id (NaN, empty cell) is an error, never a renumbering.
 RA must be finite degrees in [0, 360) and Dec in [-90, 90]: the first bad
 value is named with its column, row and id.
+
+A HATS catalogue (a folder, e.g. one written by ``latentsky export --format
+hats`` or downloaded from a survey's HATS archive) is read whole with
+``lsdb``; HATS keeps rows in sky order, so they are put back in ``id`` order
+(the order a cube of cutouts follows) when the catalogue has an id column.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ _ALIASES = {
 
 
 def read_table_file(path: Path) -> pd.DataFrame:
-    """A catalogue from CSV, Parquet or the first FITS table.
+    """A catalogue from CSV, Parquet, the first FITS table or a HATS folder.
 
     Parameters
     ----------
     path : pathlib.Path
-        ``.csv``, ``.parquet``, ``.fits``, ``.fit`` or ``.fits.gz`` file.
+        ``.csv``, ``.parquet``, ``.fits``, ``.fit`` or ``.fits.gz`` file, or
+        a HATS catalogue folder.
 
     Returns
     -------
@@ -52,6 +58,8 @@ def read_table_file(path: Path) -> pd.DataFrame:
     if not path.exists():
         msg = f"catalogue {path} does not exist"
         raise IngestError(msg)
+    if path.is_dir():
+        return _read_hats(path)
     name = path.name.lower()
     try:
         if name.endswith(".csv"):
@@ -73,6 +81,28 @@ def read_table_file(path: Path) -> pd.DataFrame:
         return table
     msg = f"catalogue {path}: unknown format (use {', '.join(CATALOG_SUFFIXES)})"
     raise IngestError(msg)
+
+
+def _read_hats(path: Path) -> pd.DataFrame:
+    """A HATS catalogue folder as a table in ``id`` order (sky order if no ids)."""
+    from explorer.store.hats import is_hats, read_hats
+
+    if not is_hats(path):
+        msg = (
+            f"catalogue {path} is a folder but not a HATS catalogue (no "
+            "collection.properties or hats.properties): give a table file"
+        )
+        raise IngestError(msg)
+    try:
+        table = read_hats(path)
+    except LatentskyError as exc:
+        raise IngestError(str(exc)) from None
+    ids = _rename_aliases(table.iloc[:0]).columns
+    id_column = table.columns[list(ids).index("id")] if "id" in ids else None
+    if id_column is not None:
+        table = table.sort_values(id_column, kind="stable", ignore_index=True)
+    log.info("%s: read %d rows of a HATS catalogue", path, len(table))
+    return table
 
 
 def prepare_catalog(raw: pd.DataFrame, where: str) -> pd.DataFrame:

@@ -13,7 +13,10 @@ the modules here are:
   lookup shared by every table of source ids;
 - :mod:`~explorer.store.atomic`: write to a temporary name, rename into place;
 - :mod:`~explorer.store.annotations`: saved clusters and tags (SQLite, WAL);
-- :mod:`~explorer.store.export`: sources as CSV, FITS or VOTable.
+- :mod:`~explorer.store.export`: sources as CSV, FITS or VOTable;
+- :mod:`~explorer.store.hats`: a whole version as a HATS catalogue (lsdb);
+- :mod:`~explorer.store.location`: a store on local disk or at an fsspec URL
+  (``memory://``, ``s3://``, ...), and how each kind is read and written.
 
 This module only re-exports the names other packages use.
 """

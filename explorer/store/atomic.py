@@ -11,6 +11,12 @@ Where that call is missing it falls back to two renames, after writing a
 journal (``.NAME.swap-<pid>.json``) that :func:`recover_swaps` (run by every
 ``Store.open`` and ``latentsky check --repair``) uses to complete the replace
 when its writer was killed between the renames.
+
+A target on a file system without an atomic rename (a ``UPath`` of
+``memory://`` or an object store) is written on local disk first and then
+uploaded to its final name, after a one-line warning per store
+(:func:`explorer.store.location.warn_not_atomic`): a reader may see a
+half-uploaded file there, and a crash mid-upload can leave one.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from explorer.store import layout
+from explorer.store import layout, location
 from explorer.store.layout import WRITE_SUFFIX, write_prefix
 
 log = logging.getLogger(__name__)
@@ -220,6 +226,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     pathlib.Path
         Temporary path in the same directory as ``target`` (not yet existing).
     """
+    if location.is_remote(target):
+        with _uploaded(target) as tmp:
+            yield tmp
+        return
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(
@@ -242,8 +252,50 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             tmp.unlink()
 
 
+@contextlib.contextmanager
+def _uploaded(target: Any) -> Iterator[Path]:
+    """A local temporary path whose file or folder is uploaded to ``target``.
+
+    ``target`` (a UPath) has no atomic rename: the old copy is removed and the
+    new one put in its place, after a warning (see the module docstring).
+    """
+    location.warn_not_atomic(target)
+    with tempfile.TemporaryDirectory(prefix="latentsky-upload-") as folder:
+        tmp = Path(folder) / target.name
+        yield tmp
+        if target.exists():
+            remove_tree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # a store's manifest goes up last, as on local disk: until it is
+        # there, readers see no store rather than half of one
+        manifest = tmp / layout.MANIFEST
+        parked = Path(folder) / f".{layout.MANIFEST}"
+        if manifest.is_file():
+            os.replace(manifest, parked)
+        target.fs.put(str(tmp), target.path, recursive=tmp.is_dir())
+        if parked.is_file():
+            target.fs.put(str(parked), (target / layout.MANIFEST).path)
+
+
+def remove_tree(path: Any) -> None:
+    """Remove the file or folder ``path`` (local or a UPath), if present."""
+    if location.is_remote(path):
+        if path.exists():
+            path.fs.rm(path.path, recursive=True)
+        return
+    _remove(Path(path))
+
+
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
-    """Atomically write ``data`` to ``target`` (flushed to disk before the rename)."""
+    """Atomically write ``data`` to ``target`` (flushed to disk before the rename).
+
+    A remote ``target`` (UPath) is written directly, after a warning.
+    """
+    if location.is_remote(target):
+        location.warn_not_atomic(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)

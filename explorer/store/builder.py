@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.errors import StoreError
-from explorer.store import atomic, layout
+from explorer.store import atomic, layout, location
 from explorer.store.catalog import validate_catalog
 from explorer.store.manifest import (
     is_store,
@@ -141,7 +141,7 @@ class StoreBuilder:
         source: str = "",
         pixel_scale: float | None = None,
     ) -> None:
-        self.root = Path(root)
+        self.root = location.store_path(root)  # a UPath for an fsspec URL
         self.pixel_scale = pixel_scale
         self.bands = [str(b) for b in bands]
         self.cutout_size = int(cutout_size)
@@ -189,15 +189,16 @@ class StoreBuilder:
 
         from explorer.store.health import repair
 
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        # what killed ingests of this path left: finish their swap, drop
-        # their build folders (a live writer's are never touched)
-        atomic.recover_swaps(self.root.parent, self.root.name)
-        repair(self.root)
+        build_in = None  # a URL store is built on local disk, then uploaded
+        if location.is_local(self.root):
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            # what killed ingests of this path left: finish their swap, drop
+            # their build folders (a live writer's are never touched)
+            atomic.recover_swaps(self.root.parent, self.root.name)
+            repair(self.root)
+            build_in = self.root.parent
         self._tmp = Path(
-            tempfile.mkdtemp(
-                prefix=layout.building_prefix(self.root), dir=self.root.parent
-            )
+            tempfile.mkdtemp(prefix=layout.building_prefix(self.root), dir=build_in)
         )
         b, s = len(self.bands), self.cutout_size
         from zarr.codecs import Crc32cCodec, ZstdCodec
@@ -291,6 +292,10 @@ class StoreBuilder:
         if self.pixel_scale is not None:
             manifest["pixel_scale_arcsec"] = float(self.pixel_scale)
         write_manifest(self._tmp, manifest)
-        atomic.replace_dir(self._tmp, self.root)
+        if location.is_local(self.root):
+            atomic.replace_dir(self._tmp, self.root)
+        else:
+            with atomic.atomic_path(self.root) as upload:  # warns: not atomic
+                os.replace(self._tmp, upload)
         self.store = Store.open(self.root)
         log.info("wrote store %s with %d sources", self.root, self._n)

@@ -83,9 +83,16 @@ CANCEL = "cancel"
 SHARD_SOURCES = 1024
 
 
+def _as_path(store_root):  # -> pathlib.Path | upath.UPath
+    """``store_root`` as a Path, or unchanged when it is a UPath of a URL store."""
+    if hasattr(store_root, "fs") and not isinstance(store_root, str | os.PathLike):
+        return store_root
+    return Path(store_root)
+
+
 def building_prefix(store_root: Path, pid: int | None = None) -> str:
     """Prefix of the temporary sibling directory a new store is built in."""
-    return f".{Path(store_root).name}.building-{pid or os.getpid()}-"
+    return f".{_as_path(store_root).name}.building-{pid or os.getpid()}-"
 
 
 def building_glob(store_root: Path) -> str:
@@ -149,13 +156,13 @@ def owner_pid(path: Path) -> int | None:
 
 
 def version_dir(store_root: Path, version: str) -> Path:
-    """``store/versions/<version>``."""
-    return Path(store_root) / VERSIONS / version
+    """``store/versions/<version>`` (a UPath for a URL store)."""
+    return _as_path(store_root) / VERSIONS / version
 
 
 def checkpoint_path(store_root: Path, version: str) -> Path:
     """``store/checkpoints/<version>.pt`` (a fine-tuning job's encoder)."""
-    return Path(store_root) / CHECKPOINTS / f"{version}.pt"
+    return _as_path(store_root) / CHECKPOINTS / f"{version}.pt"
 
 
 def version_leftovers(store_root: Path, version: str) -> list[Path]:

@@ -59,8 +59,10 @@ def check_version_name(name: str) -> str:
 
 
 def is_store(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a directory holding a latentsky manifest."""
-    return (Path(path) / MANIFEST).is_file()
+    """Whether ``path`` (a directory or an fsspec URL) holds a latentsky manifest."""
+    from explorer.store.location import store_path
+
+    return (store_path(path) / MANIFEST).is_file()
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

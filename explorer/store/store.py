@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.errors import StoreError
-from explorer.store import atomic, layout
+from explorer.store import atomic, layout, location
 from explorer.store.catalog import rows_of_ids
 from explorer.store.manifest import (
     check_version_name,
@@ -69,8 +69,9 @@ class Store:
 
         Parameters
         ----------
-        root : path-like
-            The store directory.
+        root : path-like or str
+            The store directory, or an fsspec URL of one (``file://``,
+            ``memory://``, ``s3://``...; see :mod:`explorer.store.location`).
         check : bool
             Always, an interrupted replace of the whole store is completed
             first (:func:`explorer.store.atomic.recover_swaps`). For writing
@@ -86,10 +87,11 @@ class Store:
             format version than this package reads, or (with ``check``) one of
             its own files is damaged, naming the file and what to do.
         """
-        root = Path(root)
-        # an overwrite killed between its two renames (no renameat2) left
-        # its journal: complete it first, so that the path holds a store
-        atomic.recover_swaps(root.parent, root.name)
+        root = location.store_path(root)
+        if location.is_local(root):
+            # an overwrite killed between its two renames (no renameat2) left
+            # its journal: complete it first, so that the path holds a store
+            atomic.recover_swaps(root.parent, root.name)
         if not check:
             return cls(root, read_manifest(root))
         from explorer.store.health import prepare_to_use
@@ -164,7 +166,7 @@ class Store:
     def catalog(self) -> pd.DataFrame:
         """The source catalogue (``id``, ``ra``, ``dec``, survey columns), cached."""
         if self._catalog is None:
-            self._catalog = pd.read_parquet(self.root / layout.CATALOG)
+            self._catalog = location.read_parquet(self.root / layout.CATALOG)
         return self._catalog
 
     @property
@@ -197,13 +199,11 @@ class Store:
     def cutouts(self):  # -> zarr.Array; zarr is imported lazily
         """The ``(N, bands, S, S)`` float32 Zarr array (read-only)."""
         if self._cutouts is None:
-            import zarr
-
             path = self.root / layout.CUTOUTS
             if not path.exists():
                 msg = f"store {self.root} has no cutouts ({layout.CUTOUTS} missing)"
                 raise StoreError(msg)
-            self._cutouts = zarr.open_array(str(path), mode="r")
+            self._cutouts = location.open_zarr_array(path)
         return self._cutouts
 
     def cutout(self, source_id: int) -> np.ndarray:
@@ -252,12 +252,15 @@ class Store:
         return name
 
     def embeddings(self, version: str | None = None) -> np.ndarray:
-        """Memory-mapped ``(N, D)`` float32 embeddings of ``version`` (or current)."""
+        """``(N, D)`` float32 embeddings of ``version`` (or current), read-only.
+
+        Memory-mapped for a local store; read whole through fsspec for a URL.
+        """
         path = self.version_file(version, layout.EMBEDDINGS)
         if not path.exists():
             msg = f"version {version!r} of {self.root} has no {layout.EMBEDDINGS}"
             raise StoreError(msg)
-        return np.load(path, mmap_mode="r")
+        return location.load_npy(path)
 
     def map_table(self, version: str | None = None) -> pd.DataFrame:
         """``map.parquet`` of ``version`` (id, x, y, scores, cluster ids)."""
@@ -268,7 +271,7 @@ class Store:
                 "(`latentsky analyse`)"
             )
             raise StoreError(msg)
-        return pd.read_parquet(path)
+        return location.read_parquet(path)
 
     def version_config(self, version: str | None = None) -> dict[str, Any]:
         """``config.json`` of ``version`` (``{}`` when it has none)."""
@@ -347,9 +350,12 @@ class Store:
             msg = f"store {self.root} already has a version {name!r} (choose another)"
             raise StoreError(msg)
         target = layout.version_dir(self.root, name)
-        target.parent.mkdir(exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         prefix = layout.version_build_prefix(name)
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        # a URL store's version is built on local disk and uploaded whole
+        # (atomic.atomic_path warns that the upload is not atomic)
+        build_in = target.parent if location.is_local(target) else None
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=build_in))
         try:
             yield tmp
             with atomic.atomic_path(target) as final:
@@ -386,13 +392,19 @@ class Store:
             remaining = self.versions
             self.manifest["current"] = remaining[-1] if remaining else None
         write_manifest(self.root, self.manifest)
-        shutil.rmtree(layout.version_dir(self.root, name), ignore_errors=True)
+        atomic.remove_tree(layout.version_dir(self.root, name))
 
     # ------------------------------------------------------------- summary
     @property
     def annotations_path(self) -> Path:
-        """Path of the SQLite annotations database."""
-        return self.root / layout.ANNOTATIONS
+        """Path of the SQLite annotations database.
+
+        SQLite needs a local file: a URL store's annotations live in a local
+        copy (:func:`explorer.store.location.local_annotations`).
+        """
+        if location.is_local(self.root):
+            return self.root / layout.ANNOTATIONS
+        return location.local_annotations(self.root)
 
     def disk_bytes(self) -> int:
         """Total size of the store's files in bytes."""

@@ -7,12 +7,12 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from explorer.app.data import MapData
 from explorer.app.render.images import CutoutImages
 from explorer.store.layout import INDEX, MAP
+from explorer.store.location import store_path
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +71,14 @@ def map_data(store, version: str) -> MapData:
 
     Rebuilt when the version's map file changed on disk.
     """
-    path = Path(store.version_file(version, MAP))
+    path = store_path(store.version_file(version, MAP))
     mtime = path.stat().st_mtime if path.exists() else 0.0
 
     def load() -> MapData:
         log.info("loading map of %s version %s", store.root, version)
         return MapData(store, version)
 
-    return _MAPS.get((Path(store.root).resolve(), version), load, stamp=mtime)
+    return _MAPS.get((store_path(store.root).resolve(), version), load, stamp=mtime)
 
 
 def cutout_images(store) -> CutoutImages:
@@ -126,11 +126,11 @@ def shared_hunt(store, version: str) -> SharedHunt:
     """
     from explorer.active.session import Hunt
 
-    path = Path(store.version_file(version, MAP))
+    path = store_path(store.version_file(version, MAP))
     mtime = path.stat().st_mtime if path.exists() else 0.0
 
     def load() -> SharedHunt:
         log.info("fitting the relevance model of %s version %s", store.root, version)
         return SharedHunt(Hunt.from_store(store, version))
 
-    return _HUNTS.get((Path(store.root).resolve(), version), load, stamp=mtime)
+    return _HUNTS.get((store_path(store.root).resolve(), version), load, stamp=mtime)

@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from explorer.store.location import is_remote, local_annotations, store_path
+
 log = logging.getLogger(__name__)
 
 #: seconds between two looks at the store's job and annotations
@@ -86,7 +88,7 @@ class StoreWatch:
     """
 
     def __init__(self, root: str | Path, interval_s: float = POLL_S) -> None:
-        self.root = Path(root)
+        self.root = store_path(root)  # a UPath for a store opened from a URL
         self.interval_s = float(interval_s)
         self._subscribers: dict[int, _Subscriber] = {}
         self._tokens = itertools.count(1)
@@ -196,6 +198,8 @@ class StoreWatch:
         from explorer.jobs import JobRunner
         from explorer.store.layout import JOBS, LOCK
 
+        if is_remote(self.root):
+            return None  # jobs run on a local store only (lock, processes)
         # the idle case (every tick without a job) is one stat, no store open
         if not self._job_running and not (self.root / JOBS / LOCK).exists():
             return None  # nothing ran since the last look
@@ -218,6 +222,8 @@ class StoreWatch:
         from explorer.store.annotations import Annotations
 
         path = self.root / ANNOTATIONS
+        if is_remote(self.root):  # SQLite works on a local copy (see Store)
+            path = local_annotations(self.root)
         stamp = tuple(_stat(p) for p in (path, path.with_name(path.name + "-wal")))
         if stamp == self._db_stamp:
             return None
@@ -261,7 +267,7 @@ _WATCHES_LOCK = threading.Lock()
 
 def store_watch(root: str | Path) -> StoreWatch:
     """The one :class:`StoreWatch` of the store at ``root`` in this process."""
-    key = Path(root).resolve()
+    key = store_path(root).resolve()
     with _WATCHES_LOCK:
         watch = _WATCHES.get(key)
         if watch is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.errors import StoreError
-from explorer.store import layout
+from explorer.store import layout, location
 
 #: what to tell a user whose store file is damaged
 REBUILD = "rebuild the store with `latentsky ingest ... --overwrite`"
@@ -52,14 +52,12 @@ class Problem:
 
 
 def _parquet_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path).metadata.num_rows
+    return location.parquet_file(path).metadata.num_rows
 
 
 def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     """Shape, dtype and data offset of an ``.npy`` file, from its header only."""
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         major, _ = np.lib.format.read_magic(handle)
         if major == 1:
             shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
@@ -87,13 +85,11 @@ def _check_catalog_rows(root: Path, n: int, problems: list[Problem]) -> None:
     path = root / layout.CATALOG
 
     def check() -> None:
-        import pyarrow.parquet as pq
-
         rows = _parquet_rows(path)
         if rows != n:
             what = f"has {rows} rows, the manifest says {n} sources"
             problems.append(Problem(path, what, REBUILD))
-        names = set(pq.read_schema(path).names)
+        names = set(location.parquet_file(path).schema_arrow.names)
         missing = [c for c in ("id", "ra", "dec") if c not in names]
         if missing:
             what = f"lacks column(s) {', '.join(missing)}"
@@ -180,7 +176,7 @@ def quick_check(root: str | os.PathLike[str]) -> list[Problem]:
     """
     from explorer.store.manifest import read_manifest
 
-    root = Path(root)
+    root = location.store_path(root)
     manifest = read_manifest(root)
     n = manifest["n_sources"]
     problems: list[Problem] = []
@@ -231,7 +227,9 @@ def prepare_to_use(root: str | os.PathLike[str]) -> dict[str, str]:
     from explorer.store.health.repair import repair
     from explorer.store.manifest import is_store
 
-    if is_store(root):
+    # leftovers are named by the pid of their writer, which only means
+    # something on this machine's disk: a URL store is not repaired
+    if location.is_local(location.store_path(root)) and is_store(root):
         repair(root)
     problems = quick_check(root)
     fatal = [p for p in problems if p.version is None]
