@@ -220,62 +220,118 @@ class GridPairCounter:
     on the points and the bins, so a bootstrap or jackknife resample (the
     same points with other multiplicities) costs one histogram and one FFT.
     Build with :meth:`build`.
+
+    In cell units the bin edges are multiples of the cells per bin, so the
+    map from lags to bins depends only on ``(cells per bin, n_bins, box)``
+    and is built once per process (:func:`_lag_to_bin`). Only lags up to
+    ``r_max`` plus one cell are read, so each side is padded to
+    ``side + max lag`` (rounded up to a fast FFT length) rather than doubled:
+    no displacement that is read can alias another one.
     """
 
     def __init__(
-        self, flat: np.ndarray, padded: tuple[int, ...], lag_to_bin: object
+        self,
+        flat: np.ndarray,
+        padded: tuple[int, ...],
+        half: tuple[int, ...],
+        box: tuple[int, ...],
+        lag_to_bin: object,
     ) -> None:
         self.flat = flat
         self.padded = padded
+        self.half = half
+        self.box = box
         self.lag_to_bin = lag_to_bin
 
     @classmethod
     def build(cls, Y: np.ndarray, edges: np.ndarray) -> GridPairCounter | None:
         """Counter of ``(n, d)`` points ``Y`` over ``edges``; None if no grid fits."""
-        from scipy import sparse
+        from scipy.fft import next_fast_len
 
         d = Y.shape[1]
+        n_bins = len(edges) - 1
         lo, hi = Y.min(axis=0), Y.max(axis=0)
-        for per_bin in (8.0, 6.0, 4.0):
+        # The cell choice (and so the counts) is that of a doubled grid.
+        for per_bin in (8, 6, 4):
             cell = (edges[1] - edges[0]) / per_bin
             sides = np.maximum(np.ceil((hi - lo) / cell).astype(np.int64) + 1, 1)
-            padded = tuple(int(p) for p in 2 * sides)
-            if np.prod(np.asarray(padded, dtype=float)) <= GRID_MAX_CELLS:
+            if np.prod(2.0 * sides) <= GRID_MAX_CELLS:
                 break
         else:
             return None
+        reach = int(np.ceil(n_bins * per_bin + 1.0))
+        half = tuple(int(h) for h in np.minimum(reach, sides - 1))
+        padded = tuple(
+            next_fast_len(int(s + h), real=True)
+            for s, h in zip(sides, half, strict=False)
+        )
+        # Up to 2-D the box of lags is the full reach (cached across calls);
+        # in more dimensions only the lags the data can have (<= 4M cells).
+        box = (reach,) * d if d <= 2 else half
         cells = np.floor((Y - lo) / cell).astype(np.int64)
         flat = np.ravel_multi_index(tuple(cells.T), padded)
-        # Displacement of each lag in cell units, wrapped to [-side, side).
-        sq = np.zeros(padded)
-        for k, p in enumerate(padded):
-            shape = [1] * d
-            shape[k] = -1
-            sq = sq + (np.fft.fftfreq(p, 1.0 / p).reshape(shape) * cell) ** 2
-        dist = np.sqrt(sq).ravel()
-        near = np.flatnonzero(dist <= edges[-1] + cell)
-        bins, share = _bin_shares(dist[near], edges, cell)
-        lags = np.concatenate([near, near])
-        n_bins = len(edges) - 1
-        ok = (bins >= 0) & (bins < n_bins) & (share > 0)
-        lag_to_bin = sparse.csr_matrix(
-            (share[ok], (bins[ok], lags[ok])), shape=(n_bins, dist.size)
-        )
-        return cls(flat, padded, lag_to_bin)
+        return cls(flat, padded, half, box, _lag_to_bin(per_bin, n_bins, box))
 
     def counts(self, weights: np.ndarray | None = None) -> np.ndarray:
         """``(n_bins,)`` ordered-pair counts of the points weighted by ``weights``."""
+        from scipy import fft
+
         size = int(np.prod(self.padded))
         w = None if weights is None else np.asarray(weights, dtype=np.float64)
         grid = np.bincount(self.flat, weights=w, minlength=size).astype(np.float64)
-        spectrum = np.fft.rfftn(grid.reshape(self.padded))
-        auto = np.fft.irfftn(
-            spectrum * np.conj(spectrum), s=self.padded, axes=range(len(self.padded))
+        spectrum = fft.rfftn(grid.reshape(self.padded))
+        power = np.square(spectrum.real) + np.square(spectrum.imag)
+        auto = fft.irfftn(power, s=self.padded)
+        # Lags -h..h of each axis, wrapped, into a box centred on lag 0;
+        # lags beyond the data's extent (|lag| > half) hold no pairs.
+        lags = np.zeros(tuple(2 * b + 1 for b in self.box))
+        inner = tuple(
+            slice(b - h, b + h + 1) for b, h in zip(self.box, self.half, strict=False)
         )
-        lag_counts = np.rint(auto).ravel()
+        order = tuple(
+            np.r_[p - h : p, 0 : h + 1]
+            for p, h in zip(self.padded, self.half, strict=False)
+        )
+        lags[inner] = np.rint(auto[np.ix_(*order)])
         # Self pairs (a point, or copies of it, with itself) sit at lag 0.
-        lag_counts[0] -= len(self.flat) if w is None else float(np.sum(w * w))
-        return np.asarray(self.lag_to_bin @ lag_counts, dtype=np.float64)
+        lags[self.box] -= len(self.flat) if w is None else float(np.sum(w * w))
+        return np.asarray(self.lag_to_bin @ lags.ravel(), dtype=np.float64)
+
+
+_LAG_TO_BIN_CACHE: dict[tuple[int, int, tuple[int, ...]], object] = {}
+
+
+def _lag_to_bin(per_bin: int, n_bins: int, box: tuple[int, ...]) -> object:
+    """Sparse ``(n_bins, prod(2 box + 1))`` share of each lag's pairs per bin.
+
+    Lags are offsets ``-box_k..box_k`` in cell units (C order); the bin edges
+    are at multiples of ``per_bin`` cells. Cached up to 2-D, where the box is
+    the full reach and so one of a few keys; a 3-D box follows the data.
+    """
+    from scipy import sparse
+
+    key = (per_bin, n_bins, box)
+    if key in _LAG_TO_BIN_CACHE:
+        return _LAG_TO_BIN_CACHE[key]
+    axes = [np.arange(-b, b + 1, dtype=np.float64) ** 2 for b in box]
+    sq = np.zeros(tuple(len(a) for a in axes))
+    for k, a in enumerate(axes):
+        shape = [1] * len(box)
+        shape[k] = -1
+        sq = sq + a.reshape(shape)
+    dist = np.sqrt(sq).ravel()
+    near = np.flatnonzero(dist <= n_bins * per_bin + 1.0)
+    bins, share = _bin_shares(dist[near], np.arange(n_bins + 1.0) * per_bin, 1.0)
+    lags = np.concatenate([near, near])
+    ok = (bins >= 0) & (bins < n_bins) & (share > 0)
+    matrix = sparse.csr_matrix(
+        (share[ok], (bins[ok], lags[ok])), shape=(n_bins, dist.size)
+    )
+    if len(box) <= 2:
+        if len(_LAG_TO_BIN_CACHE) >= 4:  # bounded: other n_bins evict the oldest
+            _LAG_TO_BIN_CACHE.pop(next(iter(_LAG_TO_BIN_CACHE)))
+        _LAG_TO_BIN_CACHE[key] = matrix
+    return matrix
 
 
 def _bin_shares(

@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--sections", default=",".join(SECTIONS), help="comma-separated sections")
     add("--dim", type=int, default=128, help="embedding dimension (default 128)")
     add("--tpcf-n", type=int, default=20_000, help="TPCF points (default 20000)")
-    add("--tpcf-draws", type=int, default=3, help="reference random catalogues (3)")
+    add("--tpcf-draws", type=int, default=6, help="reference catalogues (6, >= 5)")
     add(
         "--tpcf-gauss-draws",
         type=int,
