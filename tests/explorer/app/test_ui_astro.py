@@ -23,7 +23,14 @@ import pandas as pd
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from ui_helpers import TIMEOUT_MS, open_app, open_tab, source_pixels, text_of
+from ui_helpers import (
+    TIMEOUT_MS,
+    hover_until_cutout,
+    open_app,
+    open_tab,
+    source_pixels,
+    text_of,
+)
 
 from explorer.samp.client import samp_module
 from explorer.store import Store
@@ -109,16 +116,7 @@ def hover_a_source(page, url: str) -> int:
     """Open the app, hover sources of the map until the sidebar shows one;
     returns its id."""
     points = source_pixels(page, open_app(page, url))
-    caption = text_of(page, "hover-caption")
-    for x, y in points[:40:4]:
-        page.mouse.move(x, y)
-        page.mouse.move(x + 1, y)
-        try:
-            expect(caption).to_contain_text("RA", timeout=1500)
-        except AssertionError:
-            continue
-        return int(re.search(r"id (\d+)", caption.text_content()).group(1))
-    raise AssertionError("hovering sources never showed a cutout")
+    return int(re.search(r"id (\d+)", hover_until_cutout(page, points)).group(1))
 
 
 def hms_dms(ra: float, dec: float) -> str:
