@@ -287,6 +287,26 @@ def _summary(n: int, run: dict) -> dict[str, Any]:
     }
 
 
+def traceback_kinds(server_log: str) -> dict[str, int]:
+    """How often each exception ended a traceback in the server's log.
+
+    The key is the exception line that closes a traceback (its first 160
+    characters), so a benchmark record says *what* failed, not only how often.
+    """
+    kinds: dict[str, int] = {}
+    lines = server_log.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback"):
+            continue
+        # the exception line is the first unindented line after the frames
+        for end in lines[i + 1 :]:
+            if end and not end.startswith((" ", "\t")):
+                key = end.strip()[:160]
+                kinds[key] = kinds.get(key, 0) + 1
+                break
+    return kinds
+
+
 def _check_annotations(store_root: Path, saved: list[str]) -> dict[str, Any]:
     """Lost and duplicated clusters: names confirmed in a page vs the database."""
     from explorer.store import Store
@@ -346,6 +366,7 @@ def measure(store_root: Path, counts: list[int], duration_s: float) -> dict:
         "per_session_count": per_count,
         "annotations": _check_annotations(store_root, saved),
         "server_tracebacks": server_log.count("Traceback"),
+        "server_traceback_kinds": traceback_kinds(server_log),
         "targets": {
             "hover_p95_ms": TARGET_HOVER_P95_MS,
             "selection_p95_s": TARGET_SELECTION_P95_S,

@@ -69,3 +69,26 @@ def test_soak_of_a_few_sessions(analysed_store, tmp_path):
     assert results["failed_sending_lines"] == 0
     assert results["idle_cpu_share"] < 0.10
     assert results["rss_growth"] < 1.5
+
+
+def test_traceback_kinds_name_the_exception_that_ended_each():
+    from explorer.bench.load import traceback_kinds
+
+    log = "\n".join(
+        [
+            "INFO ok",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in f',
+            "    raise ValueError('bad')",
+            "ValueError: bad",
+            "ERROR again",
+            "Traceback (most recent call last):",
+            '  File "y.py", line 2, in g',
+            "KeyError: 'x'",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in f',
+            "ValueError: bad",
+        ]
+    )
+    assert traceback_kinds(log) == {"ValueError: bad": 2, "KeyError: 'x'": 1}
+    assert traceback_kinds("no errors here") == {}
