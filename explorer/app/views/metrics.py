@@ -1,7 +1,7 @@
 """Live metrics of the selection: Davies-Bouldin, silhouette, TPCF and xi(r).
 
 Recomputed on every selection in the server's thread pool
-(:func:`explorer.app.services.executor`): the event loop keeps
+(:func:`explorer.app.services.run_off_loop`): the event loop keeps
 serving hover and zoom, a spinner shows while it runs, and a generation
 counter drops results of selections that were replaced meanwhile (a pending
 stale job is cancelled before it starts).
@@ -9,7 +9,6 @@ stale job is cancelled before it starts).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 
@@ -218,11 +217,11 @@ class MetricsView(pn.viewable.Viewer):
         self.result: dict | None = None
 
     @param.depends("state.selection_ids", watch=True)
-    async def _recompute(self) -> None:
+    def _recompute(self) -> None:
         self._generation += 1
         generation = self._generation
         if self._future is not None:
-            self._future.cancel()
+            self._future.cancel()  # a stale job that has not started never runs
         rows = self.state.selection_rows
         if len(rows) == 0:
             self._spinner.value = False
@@ -233,23 +232,27 @@ class MetricsView(pn.viewable.Viewer):
         clusters = data.table["cluster"].to_numpy() if "cluster" in data.table else None
         self._spinner.value = True
         self._summary.object = f"computing metrics of {len(rows):,} sources…"
-        future = services.executor().submit(
-            selection_metrics, data.embeddings, rows, clusters=clusters, ids=data.ids
-        )
-        self._future = future
-        try:
-            result = await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            return
-        except Exception as exc:
+
+        def work() -> dict:
+            return selection_metrics(
+                data.embeddings, rows, clusters=clusters, ids=data.ids
+            )
+
+        def done(result: dict) -> None:
+            if generation == self._generation:  # else a newer selection replaced it
+                self.show(result)
+
+        def failed(exc: Exception) -> None:
             if generation == self._generation:
-                log.exception("metrics failed")
+                log.error("metrics failed: %s", exc)
                 self._spinner.value = False
                 self._summary.object = f"Metrics failed: {exc}"
-            return
-        if generation != self._generation:
-            return  # a newer selection replaced this one
-        self.show(result)
+
+        # the result comes back on the session's loop, under the document lock:
+        # show() changes Bokeh models (the xi(r) source) directly
+        self._future = services.run_off_loop(
+            self._xi.document or pn.state.curdoc, work, done, failed
+        )
 
     def show(self, result: dict) -> None:
         """Display a :func:`selection_metrics` result (table and xi(r) plot)."""
