@@ -47,6 +47,7 @@ def warm_up(store: Store, version: str) -> float:
     """
     from explorer.analysis.metrics import selection_metrics
     from explorer.app import services
+    from explorer.app.render.grid_index import index_for
     from explorer.app.render.map import warm_up as warm_up_map
     from explorer.app.views.anomalies import PER_PAGE, TILE
 
@@ -56,6 +57,7 @@ def warm_up(store: Store, version: str) -> float:
     x = data.x[sample]
     y = data.y[sample]
     warm_up_map(x, y)
+    index_for(data, data.x, data.y)  # the version's map index, built once
     data.nearest(float(x[0]), float(y[0]), 1.0)
     # the first page shows the anomaly queue: render its cutouts into the
     # PNG cache shared by all sessions (and import astropy's stretches)

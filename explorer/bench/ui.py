@@ -17,6 +17,11 @@ Then it starts ``latentsky serve`` and drives headless chromium:
 
 plus server-side timings measured in this process (map load + KD-tree,
 box resolution, metrics of the box).
+
+``--render-only`` (for ``--n 10000000``, where neither the store nor the
+browser fits this machine) skips both and measures the served map's render,
+box and glyph code in-process (:mod:`explorer.bench.ui_render`), written as
+``ui-<n>-<date>.json`` (``ui-10m-...``).
 """
 
 from __future__ import annotations
@@ -71,6 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sources inside the measured box selection",
     )
     parser.add_argument("--port", type=int, default=0, help="server port (0 = free)")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="no store and no browser: the map's render, box and glyph code "
+        "on a synthetic map of --n points (for 10 M points), written as "
+        "ui-<n>-<date>.json",
+    )
 
 
 def _open_or_build(root: Path, n: int, size: int) -> tuple[Store, float | None]:
@@ -108,11 +120,40 @@ def _measure(store: Store, root: Path, args: argparse.Namespace) -> dict:
     }
 
 
+def size_label(n: int) -> str:
+    """``10m``, ``1m``, ``250k`` or ``500``: ``n`` in a file name."""
+    for unit, suffix in ((1_000_000, "m"), (1_000, "k")):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
+def _run_render_only(args: argparse.Namespace) -> Path:
+    from explorer.bench import write_result
+    from explorer.bench.ui_render import run_render_only
+
+    if args.n < 1:
+        from explorer.errors import LatentskyError
+
+        msg = f"--n must be a positive number of sources, got {args.n}"
+        raise LatentskyError(msg)
+    results = run_render_only(args.n, args.wheels, min(args.box, args.n))
+    log.info("results: %s", json.dumps(results, indent=1))
+    return write_result(
+        f"ui-{size_label(args.n)}",
+        results,
+        args.out,
+        device=f"cpu ({os.cpu_count()} cores), shared",
+    )
+
+
 def run(args: argparse.Namespace) -> Path:
     """Run the benchmark and write ``ui-<date>.json`` under ``args.out``."""
     from explorer.bench import write_result
 
     logging.basicConfig(level=logging.INFO)
+    if args.render_only:
+        return _run_render_only(args)
     temp = None
     if args.store:
         root = Path(args.store)

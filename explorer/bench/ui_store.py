@@ -63,6 +63,41 @@ def _append_sources(
         builder.append(base[rows], catalog)
 
 
+def synthetic_points(
+    n: int, centres: np.ndarray, widths: np.ndarray, rng
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Blob memberships, positions and anomaly scores of ``n`` map points.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    centres, widths : ndarray
+        ``(B, 2)`` blob centres and ``(B,)`` blob widths, in map units.
+    rng : numpy.random.Generator
+        Source of the memberships and positions.
+
+    Returns
+    -------
+    blob : ndarray
+        ``(n,)`` int64 blob of each point.
+    xy : ndarray
+        ``(n, 2)`` float64 positions: the centre plus a Gaussian of the width.
+    score : ndarray
+        ``(n,)`` float64 distance to the centre in blob widths (the anomaly
+        score: the outskirts of each blob are its anomalies).
+    """
+    blob = rng.integers(0, len(centres), n)
+    xy = centres[blob] + rng.normal(size=(n, 2)) * widths[blob, None]
+    score = np.hypot(*(xy - centres[blob]).T) / widths[blob]
+    return blob, xy, score
+
+
+def blob_layout(rng) -> tuple[np.ndarray, np.ndarray]:
+    """``(centres (24, 2), widths (24,))`` of the bench map's blobs."""
+    return rng.uniform(-10, 10, (N_BLOBS, 2)), rng.uniform(0.3, 1.2, N_BLOBS)
+
+
 def synthetic_map(
     ids: np.ndarray, centres: np.ndarray, widths: np.ndarray, rng
 ) -> tuple[np.ndarray, pd.DataFrame]:
@@ -86,9 +121,7 @@ def synthetic_map(
         density and cluster (the blob).
     """
     n = len(ids)
-    blob = rng.integers(0, len(centres), n)
-    xy = centres[blob] + rng.normal(size=(n, 2)) * widths[blob, None]
-    score = np.hypot(*(xy - centres[blob]).T) / widths[blob]
+    blob, xy, score = synthetic_points(n, centres, widths, rng)
     embeddings = rng.normal(size=(n, EMBEDDING_DIM)).astype(np.float32)
     embeddings[np.arange(n), blob % EMBEDDING_DIM] += 3.0
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
@@ -128,8 +161,7 @@ def build_store(root: Path, n: int, size: int, seed: int = 0) -> Store:
     """
     rng = np.random.default_rng(seed)
     base, base_catalog = _base_cutouts(size, seed)
-    centres = rng.uniform(-10, 10, (N_BLOBS, 2))
-    widths = rng.uniform(0.3, 1.2, N_BLOBS)
+    centres, widths = blob_layout(rng)
     with Store.build(
         root, ["g", "r", "z"], size, overwrite=True, source="bench ui"
     ) as builder:

@@ -1,11 +1,14 @@
-"""The map render engine: datashader aggregates of a point table to RGBA.
+"""The map render engine: datashader-exact aggregates of a point table to RGBA.
 
 No Panel and no Bokeh models here (the view builds those): given ``(N,)``
 coordinates and the values of one colour field, :class:`MapRenderer` renders
-a view range to a ``(H, W)`` uint32 RGBA image. Colour mapping happens here
-(:func:`colorize`) with the same palette and limits that the colour bar's
-mapper is given (:func:`color_bar_spec`), so the bar always matches the
-shading. :func:`warm_up` compiles datashader's kernels at server start.
+a view range to a ``(H, W)`` uint32 RGBA image, visiting only the points of
+the grid cells in view (:mod:`~explorer.app.render.grid_index`, numba kernels
+in :mod:`~explorer.app.render.kernels` whose pixels equal datashader's).
+Colour mapping happens here (:func:`colorize`) with the same palette and
+limits that the colour bar's mapper is given (:func:`color_bar_spec`), so the
+bar always matches the shading. :func:`warm_up` compiles the kernels at
+server start.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import colorcet
 import datashader as ds
 import datashader.transfer_functions as tf
 import numpy as np
-import pandas as pd
 
 # a list of 256 hex colours: plain data, no Bokeh model
 from bokeh.palettes import Viridis256
 
 from explorer.app import data as mapdata
+from explorer.app.render import kernels
+from explorer.app.render.aggregate import aggregate_view, kernel_mode
+from explorer.app.render.grid_index import GridIndex
 
 #: image size in pixels (the map figure's fixed frame)
 FRAME_WIDTH = 500
@@ -175,16 +180,24 @@ def colorize(
 class MapRenderer:
     """Server-side RGBA renders of one colour field of a point table.
 
+    A render aggregates only the points of the grid cells inside the view
+    (:class:`~explorer.app.render.grid_index.GridIndex`) with a numba kernel
+    whose pixels equal datashader's ``Canvas.points``; every point in view
+    is drawn, at every zoom (no subsampling, no pre-binned approximation).
+
     Parameters
     ----------
     x, y : ndarray
-        ``(N,)`` map coordinates.
+        ``(N,)`` map coordinates (ignored when ``index`` is given).
     values : ndarray
-        ``(N,)`` values of the colour field.
+        ``(N,)`` values of the colour field, in row order.
     style : dict
         :func:`style_for` of the field.
     width, height : int
         Image size in pixels (the plot frame's size).
+    index : GridIndex, optional
+        The version's shared index (:func:`~explorer.app.render.grid_index.
+        index_for`); built from ``x``, ``y`` when None.
     """
 
     def __init__(
@@ -195,19 +208,15 @@ class MapRenderer:
         style: dict,
         width: int = FRAME_WIDTH,
         height: int = FRAME_HEIGHT,
+        index: GridIndex | None = None,
     ) -> None:
-        # a DataFrame sorted by x, so that a zoomed-in render aggregates only
-        # the slice of points inside the x range (a view, not a copy)
-        x = np.asarray(x, dtype=np.float32)
-        order = np.argsort(x, kind="stable")
-        self.frame = pd.DataFrame(
-            {
-                "x": x[order],
-                "y": np.asarray(y, dtype=np.float32)[order],
-                "value": np.asarray(values, dtype=np.float32)[order],
-            }
-        )
-        self._sorted_x = self.frame["x"].to_numpy()
+        self.index = GridIndex(x, y) if index is None else index
+        self.mode = kernel_mode(style["aggregator"])
+        # a count needs no values: 4 N bytes saved on the default field
+        if self.mode == kernels.COUNT:
+            self._values = self.index.xs
+        else:
+            self._values = self.index.sort_values(values)
         self.style = style
         self.width, self.height = int(width), int(height)
         opts = style["opts"]
@@ -222,6 +231,22 @@ class MapRenderer:
             return self.clim
         top = float(np.nanmax(agg)) if agg.size else 1.0
         return 1.0, max(top, 2.0)
+
+    def aggregate(self, x_range, y_range) -> np.ndarray:
+        """``(height, width)`` float64 aggregate of the view, row 0 at ``y0``.
+
+        Points per pixel for a count (0 where empty), else the mean or maximum
+        of the non-NaN values (NaN where none), as datashader's ``count()``,
+        ``mean("value")`` and ``max("value")``.
+        """
+        return aggregate_view(
+            self.index,
+            self._values,
+            self.mode,
+            x_range,
+            y_range,
+            (self.height, self.width),
+        )
 
     def render(self, x_range, y_range) -> tuple[np.ndarray, tuple[float, float]]:
         """RGBA image of the view and the colour limits it used.
@@ -238,24 +263,10 @@ class MapRenderer:
         limits : tuple of float
             ``(low, high)`` of the colour mapping.
         """
-        x_range = (float(min(x_range)), float(max(x_range)))
-        y_range = (float(min(y_range)), float(max(y_range)))
-        canvas = ds.Canvas(
-            plot_width=self.width,
-            plot_height=self.height,
-            x_range=x_range,
-            y_range=y_range,
-        )
-        start = np.searchsorted(self._sorted_x, x_range[0], side="left")
-        stop = np.searchsorted(self._sorted_x, x_range[1], side="right")
-        points = self.frame
-        if stop - start < len(points):
-            points = points.iloc[start:stop]
-        agg = canvas.points(points, "x", "y", agg=self.style["aggregator"])
-        values = agg.data
+        values = self.aggregate(x_range, y_range)
         low, high = self.limits(values)
         rgba = colorize(values, self.palette, low, high, log=self.log)
-        image = tf.Image(rgba, coords=agg.coords, dims=agg.dims)
+        image = tf.Image(rgba, dims=["y", "x"])
         spread = tf.dynspread(
             image, threshold=SPREAD_THRESHOLD, max_px=SPREAD_MAX_PX, shape="circle"
         )
@@ -263,7 +274,12 @@ class MapRenderer:
 
 
 def warm_up(x: np.ndarray, y: np.ndarray) -> None:
-    """Compile datashader's kernels of every map style (server start-up)."""
+    """Compile the map's kernels of every style and spread (server start-up).
+
+    numba compiles each kernel in every new process, a spread once per pixel
+    radius: seconds that the first zoom into a sparse region would otherwise
+    wait.
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.size == 0:
@@ -279,6 +295,11 @@ def warm_up(x: np.ndarray, y: np.ndarray) -> None:
             renderer.render(
                 (x_mid - x_half, x_mid + x_half), (y_mid - y_half, y_mid + y_half)
             )
+    renderer.index.count_in_box((x.min(), y.min(), x.max(), y.max()))
+    sparse = np.zeros((16, 16), dtype=np.uint32)
+    sparse[8, 8] = 0xFF0000FF
+    for px in range(1, SPREAD_MAX_PX + 1):
+        tf.spread(tf.Image(sparse, dims=["y", "x"]), px=px, shape="circle")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from bokeh import events
 
 from explorer.app import data as mapdata
 from explorer.app import services
+from explorer.app.render.grid_index import index_for
 from explorer.app.render.legend import FieldLegend, field_legend
 from explorer.app.render.map import (
     FRAME_HEIGHT,
@@ -50,9 +51,11 @@ from explorer.app.views.map_figure import (
     SAVED_CLUSTER,
     SIMILAR,
     SIMILAR_QUERY,
+    TOP_ANOMALIES,
     build_figure,
     color_bar,
 )
+from explorer.app.views.map_top import TopAnomalyLayer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ __all__ = [
     "SAVED_CLUSTER",
     "SIMILAR",
     "SIMILAR_QUERY",
+    "TOP_ANOMALIES",
     "colorize",
     "palette_rgba",
     "style_for",
@@ -100,6 +104,8 @@ class MapView(pn.viewable.Viewer):
         field name never pushes the toolbar into its "⋮" overflow menu).
     legend : FieldLegend or None
         How the current colour field is explained (bar, categories or text).
+    top_anomalies : TopAnomalyLayer
+        The glyphs on the version's top anomalies and their toggle.
     """
 
     state = param.ClassSelector(class_=AppState)
@@ -118,13 +124,17 @@ class MapView(pn.viewable.Viewer):
             "", css_classes=["map-header"], sizing_mode="stretch_width", height=44
         )
         self._rebuild()
+        self._update_top_anomalies()
         self._update_anomalies()
         self._update_cluster()
         self._update_outline()
         self._update_similar()
 
     def __panel__(self):
-        return pn.Column(self._header, self._pane, sizing_mode="stretch_width")
+        header = pn.Row(
+            self._header, self.top_anomalies.toggle, sizing_mode="stretch_width"
+        )
+        return pn.Column(header, self._pane, sizing_mode="stretch_width")
 
     # ------------------------------------------------------------ building
     def _make_figure(self):
@@ -139,6 +149,7 @@ class MapView(pn.viewable.Viewer):
         self._outline_source = parts.outline
         self._similar_source, self._query_source = parts.similar, parts.query
         fig = parts.figure
+        self.top_anomalies = TopAnomalyLayer(fig, parts.top_anomalies)
         for axis_range in (fig.x_range, fig.y_range):
             axis_range.on_change("start", self._on_range_change)
             axis_range.on_change("end", self._on_range_change)
@@ -182,7 +193,9 @@ class MapView(pn.viewable.Viewer):
         def work():
             values = mapdata.field_values(data, field, previous)
             style = style_for(field, values)
-            renderer = MapRenderer(data.x, data.y, values, style)
+            # one grid index per version, shared by its fields and sessions
+            index = index_for(data, data.x, data.y)
+            renderer = MapRenderer(data.x, data.y, values, style, index=index)
             names = mapdata.category_names(data, field)
             legend = field_legend(field, values, style, names)
             return renderer, renderer.render(*ranges), legend
@@ -277,6 +290,14 @@ class MapView(pn.viewable.Viewer):
         self._pending = doc.add_timeout_callback(self.render_view, RANGE_DEBOUNCE_MS)
 
     # ------------------------------------------------------------ overlays
+    @param.depends("state.version", watch=True)
+    def _update_top_anomalies(self) -> None:
+        try:
+            data = self.state.data
+        except Exception:  # noqa: BLE001 - the map build reports it
+            return
+        self.top_anomalies.update(data)
+
     @param.depends(
         "state.show_anomalies", "state.anomaly_k", "state.version", watch=True
     )

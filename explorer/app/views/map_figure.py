@@ -37,6 +37,10 @@ IMAGE, ANOMALIES, SAVED_CLUSTER, OUTLINE = (
 SIMILAR, SIMILAR_QUERY = "similar-results", "similar-query"
 #: colour of the similar-images markers (the tiles' query outline colour)
 SIMILAR_COLOR = "#ffd166"
+#: renderer of the always-drawn top anomalies (above the image, any zoom)
+TOP_ANOMALIES = "top-anomalies"
+#: their outline: magenta, a colour of neither the count nor viridis palette
+TOP_ANOMALY_COLOR = "#ff00ff"
 
 
 @dataclass
@@ -52,6 +56,10 @@ class MapFigure:
         markers and the selection outline.
     similar, query : ColumnDataSource
         Squares on the latest similar-images results, a star on its query.
+    top_anomalies : ColumnDataSource
+        The version's top anomalies (``x, y, id, score, rank``), drawn as
+        outlined triangles above the image by the renderer
+        :data:`TOP_ANOMALIES`.
     color_bar : ColorBar
         The colour bar on the right.
     """
@@ -64,6 +72,7 @@ class MapFigure:
     color_bar: ColorBar
     similar: ColumnDataSource
     query: ColumnDataSource
+    top_anomalies: ColumnDataSource
 
 
 def color_bar(spec: ColorBarSpec) -> ColorBar:
@@ -117,6 +126,7 @@ def build_figure(
     image = fig.image_rgba(
         "image", "x", "y", "dw", "dh", source=image_source, name=IMAGE
     )
+    top = _add_top_anomalies(fig)
     anomalies, cluster, outline = _add_overlays(fig)
     similar, query = _add_similar_overlays(fig)
     _add_tools(fig, image)
@@ -125,7 +135,7 @@ def build_figure(
     )
     fig.add_layout(bar, "right")
     return MapFigure(
-        fig, image_source, anomalies, cluster, outline, bar, similar, query
+        fig, image_source, anomalies, cluster, outline, bar, similar, query, top
     )
 
 
@@ -144,6 +154,27 @@ def _add_tools(fig, image) -> None:
     # six tools and no logo in a column beside the frame (450 px tall): nothing
     # folds into "⋮", as it did in the row above the plot, squeezed by the title
     fig.toolbar.logo = None
+
+
+def _add_top_anomalies(fig) -> ColumnDataSource:
+    """Outlined triangles on the top anomalies, drawn right above the image.
+
+    Sized in screen pixels, so they stay visible at every zoom; unfilled, so
+    the density under them shows through.
+    """
+    source = ColumnDataSource({"x": [], "y": [], "id": [], "score": [], "rank": []})
+    fig.scatter(
+        "x",
+        "y",
+        source=source,
+        name=TOP_ANOMALIES,
+        marker="triangle",
+        size=10,
+        fill_alpha=0,
+        line_color=TOP_ANOMALY_COLOR,
+        line_width=1.6,
+    )
+    return source
 
 
 def _add_similar_overlays(fig) -> tuple[ColumnDataSource, ColumnDataSource]:
