@@ -7,7 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from explorer.bench.analysis.data import sphere_mixture, timed
+from explorer.bench.analysis.data import machine_load, sphere_mixture, timed
+
+#: Workload of the isolation-forest timing: the default's embedding detector.
+IFOREST_N = 100_000
+IFOREST_DIM = 256
 
 
 def bench_anomaly(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,6 +41,11 @@ def bench_anomaly(args: argparse.Namespace) -> dict[str, Any]:
         "recall_queries": min(args.recall_queries, args.anomaly_n),
         "recall_s": recall_s,
         "method": table.attrs["anomaly_method"],
+        "isolation_forest": isolation_forest_cost(
+            getattr(args, "iforest_n", IFOREST_N),
+            getattr(args, "iforest_dim", IFOREST_DIM),
+            args.seed,
+        ),
         "note": "embedding scores only (knn_distance, lof): no cutouts here; "
         "recall@10 of the graph rows of random sources vs exact IndexFlatIP",
         "targets": {
@@ -80,3 +89,41 @@ def graph_recall(
         for p, t in zip(probe, truth, strict=True)
     ]
     return float(np.mean(hits))
+
+
+def isolation_forest_cost(n: int, dim: int, seed: int = 0) -> dict[str, Any]:
+    """Seconds of the default's isolation forest on ``n`` synthetic ``dim``-d rows.
+
+    Parameters
+    ----------
+    n, dim : int
+        Rows and dimension of the clustered unit vectors
+        (:func:`explorer.bench.analysis.data.sphere_mixture`).
+    seed : int
+        Seed of the vectors and the forest.
+
+    Returns
+    -------
+    dict
+        Workload, fit + chunked scoring seconds, and the cost projected to
+        1 M rows (the fit is on at most ``FIT_MAX`` rows, so only scoring grows
+        with N: linear in N).
+    """
+    from explorer.analysis import anomaly_detectors as det
+
+    x, _ = sphere_mixture(n, dim, seed=seed + 5)
+    before = machine_load()
+    _, seconds = timed(det.isolation_forest_score, x, seed=seed)
+    return {
+        "workload": "synthetic clustered unit vectors (sphere_mixture)",
+        "n": int(n),
+        "dim": int(dim),
+        "fit_rows": int(min(n, det.FIT_MAX)),
+        "trees": det.N_TREES,
+        "score_chunk": det.SCORE_CHUNK,
+        "n_jobs": 1,
+        "seconds": round(seconds, 2),
+        "projected_1m_s": round(seconds * 1_000_000 / n, 1),
+        "machine_before": before,
+        "machine_after": machine_load(),
+    }

@@ -48,12 +48,17 @@ def candidate_scores(
 
     knn = SimilarityIndex.build(emb, ids, seed=seed).knn_graph(anomaly.K_NEIGHBOURS)
     table = anomaly.score_table(
-        *knn, pixel_features=pixel, pixel_residual=residual, artefacts=flags
+        *knn,
+        pixel_features=pixel,
+        pixel_residual=residual,
+        artefacts=flags,
+        embedding=emb,
+        seed=seed,
     )
     scores = {
         "knn_distance": table["knn_distance"].to_numpy(),
         "lof": table["lof"].to_numpy(),
-        "isolation_forest_embedding": anomaly.isolation_forest_score(emb, seed=seed),
+        "isolation_forest_embedding": table["isolation_forest"].to_numpy(),
         "pixel_knn_distance": table["pixel_knn_distance"].to_numpy(),
         "isolation_forest_pixel_pca": anomaly.isolation_forest_score(pixel, seed=seed),
         "pixel_residual": residual,
@@ -68,7 +73,19 @@ def candidate_scores(
     scores["rank max knn, residual, artefact"] = rank(
         scores["knn_distance"], residual, scores["artefact_score"]
     )
-    scores["max_rank (default: knn, pixel_knn, artefact)"] = table["max_rank"]
+    scores["max_rank (old default: knn, pixel_knn, artefact)"] = table["max_rank"]
+    scores["family_max (default: science = mean(if_emb, artefact), artefact)"] = table[
+        "family_max"
+    ]
+    scores["family_max with science = mean(if_emb, pixel_knn)"] = anomaly.family_max(
+        anomaly.rank_average(
+            scores["isolation_forest_embedding"], table["pixel_knn_distance"]
+        ),
+        scores["artefact_score"],
+    )
+    scores["family_max with science = if_emb"] = anomaly.family_max(
+        scores["isolation_forest_embedding"], scores["artefact_score"]
+    )
     scores["rank max lof, residual, artefact"] = rank(
         scores["lof"], residual, scores["artefact_score"]
     )
@@ -185,20 +202,23 @@ def bench_rare_kinds(args: argparse.Namespace) -> dict[str, Any]:
     if "demo" in out:
         # The choice on demo: among rank combinations with an embedding score
         # (a lone artefact detector finds science kinds only through its
-        # false positives, which it then calls artefacts), the best mean
-        # per-kind recall in the top 5 %, of those with >= 75 % rare in the
-        # top 1 %.
+        # sub-threshold structure, which it would flag as nothing), the best
+        # worst-kind recall in the top 5 % (the target is on every kind),
+        # then the best mean, of those with >= 75 % rare in the top 1 %.
         def mean_recall(entry: dict[str, Any]) -> float:
             return float(np.mean(list(entry["recall_top5pct"].values())))
+
+        def worst_then_mean(entry: dict[str, Any]) -> tuple[float, float]:
+            return min(entry["recall_top5pct"].values()), mean_recall(entry)
 
         combos = {
             k: v
             for k, v in out["demo"]["scores"].items()
-            if k.startswith(("rank max", "max_rank"))
+            if k.startswith(("rank max", "max_rank", "family_max"))
         }
         good = {k: v for k, v in combos.items() if v["rare_share_top1pct"] >= 0.75}
         combos = good or combos  # none reaching 75 %: the best of them all
-        out["best_on_demo"] = max(combos, key=lambda k: mean_recall(combos[k]))
+        out["best_on_demo"] = max(combos, key=lambda k: worst_then_mean(combos[k]))
         out["mean_kind_recall_top5pct"] = {
             p: {k: round(mean_recall(v), 3) for k, v in out[p]["scores"].items()}
             for p in chosen

@@ -99,9 +99,9 @@ def test_science_anomaly_down_weights_flagged():
     np.testing.assert_allclose(anomaly.science_anomaly(score, art), expected, rtol=1e-6)
 
 
-def test_default_max_rank_finds_each_kind_of_oddity():
+def test_max_rank_finds_each_kind_of_oddity():
     """An embedding outlier, a pixel-space outlier and a flagged artefact each
-    reach the top 3 of the default score."""
+    reach the top 3 of ``max_rank`` (the default without an embedding)."""
     import pandas as pd
     from sklearn.neighbors import NearestNeighbors
 
@@ -129,3 +129,73 @@ def test_default_max_rank_finds_each_kind_of_oddity():
     assert table["trail_flag"].iloc[20]
     sci = table["science_anomaly"].to_numpy()
     assert sci[20] < 0.2 and sci[300] == sci.max()
+
+
+def _planted(n: int = 301, seed: int = 3):
+    """Gaussian embedding with an isolated row ``n - 1`` and a trail at row 20."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal(size=(n - 1, 4)), [[8.0] * 4]])
+    flags = pd.DataFrame(
+        {c: np.zeros(n, bool) for c in anomaly.FLAG_COLUMNS[:-1]}
+        | {"artefact_score": rng.uniform(0, 0.3, n).astype(np.float32)}
+    )
+    flags.loc[20, ["trail_flag", "artefact_score"]] = [True, 0.9]
+    return X, flags
+
+
+def test_isolation_forest_chunked_and_sampled():
+    X, _ = _planted(2001)
+    whole = anomaly.isolation_forest_score(X, seed=4)
+    chunked = anomaly.isolation_forest_score(X, seed=4, chunk=300)
+    np.testing.assert_array_equal(whole, chunked)  # chunking changes nothing
+    sampled = anomaly.isolation_forest_score(X, seed=4, fit_max=500)
+    assert sampled.argmax() == 2000 and whole.argmax() == 2000
+    # a forest fitted on a quarter ranks the rows about as the full one does
+    from scipy.stats import spearmanr
+
+    assert spearmanr(whole, sampled).statistic > 0.9
+    with pytest.raises(DataError, match="non-finite"):
+        anomaly.isolation_forest_score(np.array([[np.nan, 1.0]]))
+
+
+def test_science_score_and_family_max_by_hand():
+    iso = np.array([0.9, 0.1, 0.5, 0.3])  # pct 1, .25, .75, .5
+    art = np.array([0.0, 0.8, 0.2, 0.1])  # pct .25, 1, .75, .5
+    sci = anomaly.science_score(iso, art)
+    np.testing.assert_allclose(sci, [0.625, 0.625, 0.75, 0.5])
+    # pct(sci) = 2.5/4, 2.5/4, 1, 1/4 (the tie averaged); max with pct(art)
+    np.testing.assert_allclose(anomaly.family_max(sci, art), [0.625, 1.0, 1.0, 0.5])
+    with pytest.raises(DataError, match="family_max"):
+        anomaly.family_max(sci, art[:2])
+
+
+def test_default_family_max_keeps_science_and_artefact():
+    """With the embedding the default is ``family_max``: the planted isolated
+    embedding row with sub-threshold structure (a lens arc, say) and the
+    flagged trail are its top two; ``science_anomaly`` keeps the isolated row
+    on top and sinks the trail."""
+    from sklearn.neighbors import NearestNeighbors
+
+    X, flags = _planted()
+    flags.loc[300, "artefact_score"] = 0.4  # structure, below the flag threshold
+    dist, rows = NearestNeighbors(n_neighbors=11).fit(X).kneighbors(X)
+    table = anomaly.score_table(
+        rows[:, 1:],
+        dist[:, 1:],
+        pixel_features=X,
+        pixel_residual=np.zeros(len(X)),
+        artefacts=flags,
+        embedding=X,
+    )
+    assert table.attrs["anomaly_method"] == "family_max"
+    assert {"isolation_forest", "science_score", "family_max"} <= set(table)
+    score = table["anomaly_score"].to_numpy()
+    assert 0 < score.min() and score.max() <= 1
+    assert set(np.argsort(-score, kind="stable")[:2]) == {300, 20}
+    assert table["anomaly_rank"].iloc[[300, 20]].max() == 2
+    sci = table["science_anomaly"].to_numpy()
+    assert sci.argmax() == 300 and sci[20] < 0.2
+    with pytest.raises(DataError, match="embedding has 3 rows"):
+        anomaly.score_table(rows[:, 1:], dist[:, 1:], artefacts=flags, embedding=X[:3])

@@ -113,10 +113,14 @@ def test_bench_rare_kinds_and_clusters_small(tmp_path):
     )
     results = json.loads(bench.run(args).read_text())["results"]
     rare = results["rare_kinds"]
-    assert rare["default"] == "max_rank"
+    assert rare["default"] == "family_max"
+    assert rare["best_on_demo"] in rare["demo"]["scores"]
+    default = "family_max (default: science = mean(if_emb, artefact), artefact)"
     for preset in ("demo", "second"):
-        entry = rare[preset]["scores"]["max_rank (default: knn, pixel_knn, artefact)"]
+        entry = rare[preset]["scores"][default]
         assert set(entry["recall_top5pct"]) >= {"ring", "cosmic_ray"}
+        old = rare[preset]["scores"]["max_rank (old default: knn, pixel_knn, artefact)"]
+        assert 0 <= old["rare_share_top1pct"] <= 1
         assert 0 <= entry["rare_share_top1pct"] <= 1
         assert rare[preset]["pixel_scan_ms_per_source"] > 0
         assert "loadavg_1_5_15" in rare["machine"]
@@ -139,3 +143,14 @@ def test_bench_rare_kinds_and_clusters_small(tmp_path):
     assert results["clusters"]["chosen"]["chosen_on"] == "demo"
     timing = results["clusters"]["timing"]
     assert timing["leiden"]["seconds"] > 0 and timing["hdbscan"]["seconds"] > 0
+
+
+def test_isolation_forest_cost_small():
+    from explorer.bench.analysis.anomaly import isolation_forest_cost
+
+    cost = isolation_forest_cost(2000, 16, seed=0)
+    assert (cost["n"], cost["dim"], cost["fit_rows"]) == (2000, 16, 2000)
+    assert cost["seconds"] >= 0
+    # seconds is rounded to 0.01 s, the projection is made before rounding
+    assert cost["projected_1m_s"] == pytest.approx(cost["seconds"] * 500, abs=2.6)
+    assert cost["machine_before"]["shared_machine"]
