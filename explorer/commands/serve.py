@@ -194,4 +194,24 @@ def run(args: argparse.Namespace) -> int:
         show=args.show,
         warmup=not args.no_warmup,
     )
+    _exit_now()
     return 0
+
+
+def _exit_now() -> None:
+    """Leave without joining the session pool's threads.
+
+    A thread may be rendering a map or compiling a numba kernel for a page
+    that is gone, and the interpreter's exit would wait for it (seconds on
+    a busy machine). Nothing such work holds is durable: annotations are
+    written on the event loop, each in its own SQLite transaction, so the
+    server stops within the promised 2 s.
+    """
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
