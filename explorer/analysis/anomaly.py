@@ -154,11 +154,16 @@ def lof_score(indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
 
 
 def euclidean_knn(
-    features: np.ndarray, k: int = K_NEIGHBOURS
+    features: np.ndarray, k: int = K_NEIGHBOURS, *, exact_max: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``k`` nearest neighbours in Euclidean space (self excluded), via FAISS.
 
-    Exact (``IndexFlatL2``) up to 200 000 rows, IVF above.
+    Exact (``IndexFlatL2``) up to ``exact_max`` rows (default
+    :data:`explorer.analysis.knn.GRAPH_EXACT_MAX`, the embedding graph's own
+    switch), IVF above with a probe that grows with the square root of the
+    number of lists (:func:`explorer.analysis.knn.graph_probe`): an exact
+    search costs N², which made this the slowest analysis step at 100 000
+    sources (277 s, ``bench scale``).
 
     Returns
     -------
@@ -166,14 +171,16 @@ def euclidean_knn(
     """
     import faiss
 
+    from explorer.analysis.knn import GRAPH_EXACT_MAX, graph_probe
+
     X = np.ascontiguousarray(features, dtype=np.float32)
     n, dim = X.shape
-    if n > 200_000:
+    if n > (GRAPH_EXACT_MAX if exact_max is None else exact_max):
         nlist = int(np.sqrt(n))
         index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist)
         rng = np.random.default_rng(0)
         index.train(X[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))])
-        index.nprobe = max(nlist // 128, 4)
+        index.nprobe = graph_probe(nlist)
     else:
         index = faiss.IndexFlatL2(dim)
     index.add(X)
