@@ -15,7 +15,6 @@ The work is split along its seams: :func:`load_model`, :func:`stream_batches`
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import os
 import time
@@ -29,7 +28,7 @@ from tqdm.auto import tqdm
 
 from explorer.errors import DataError
 from explorer.jobs.protocol import manifest_entry
-from explorer.store import Store
+from explorer.store import Store, atomic
 from explorer.store.layout import CONFIG, EMBEDDINGS
 from models.checkpoint import check_data_matches, sha256_file
 from models.config import TrainConfig
@@ -49,12 +48,14 @@ __all__ = [
     "DEFAULT_BATCH",
     "auto_batch_size",
     "batch_for_memory",
+    "check_store",
     "embed_arrays",
     "embed_store",
     "encode",
     "encode_store",
     "load_model",
     "stream_batches",
+    "version_config",
     "write_embeddings",
 ]
 
@@ -139,7 +140,7 @@ def stream_batches(
     return done
 
 
-def _version_config(
+def version_config(
     checkpoint: str | os.PathLike[str],
     state: dict[str, Any],
     config: TrainConfig,
@@ -147,7 +148,26 @@ def _version_config(
     n: int,
     seconds: float,
 ) -> dict[str, Any]:
-    """The ``config.json`` of an embedded version: provenance and timings."""
+    """The ``config.json`` of an embedded version: provenance and timings.
+
+    Parameters
+    ----------
+    checkpoint : path-like
+        The checkpoint embedded with (its path and SHA-256 are recorded).
+    state, config
+        Its dict and training configuration (:func:`load_model`).
+    dev : torch.device
+        The device that encoded.
+    n : int
+        Sources embedded.
+    seconds : float
+        Wall time of the embedding.
+
+    Returns
+    -------
+    dict
+        JSON-ready record (``embedding_dim``, ``n_sources``, timings...).
+    """
     return {
         "checkpoint": str(Path(checkpoint).resolve()),
         "checkpoint_sha256": sha256_file(checkpoint),
@@ -163,6 +183,21 @@ def _version_config(
     }
 
 
+def check_store(
+    store: Store, config: TrainConfig, checkpoint: str | os.PathLike[str]
+) -> None:
+    """Raise unless ``store``'s bands and cutout size are the checkpoint's.
+
+    Raises
+    ------
+    CheckpointError
+        If they differ (the message names the store and the checkpoint).
+    """
+    check_data_matches(
+        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
+    )
+
+
 def _prepare(
     store: Store | str | os.PathLike[str],
     checkpoint: str | os.PathLike[str],
@@ -174,9 +209,7 @@ def _prepare(
     store.cutouts  # noqa: B018 - raises StoreError if the store has no cutouts
     dev = resolve_device(device)
     model, config, state = load_model(checkpoint, dev)
-    check_data_matches(
-        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
-    )
+    check_store(store, config, checkpoint)
     batch_size = batch_size or auto_batch_size(model, config, dev)
     return store, model, config, state, dev, batch_size
 
@@ -258,8 +291,8 @@ def write_embeddings(
     emb.flush()
     del emb
     seconds = time.perf_counter() - t0
-    meta = _version_config(checkpoint, state, config, dev, n, seconds)
-    (directory / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    meta = version_config(checkpoint, state, config, dev, n, seconds)
+    atomic.write_json(directory / CONFIG, meta)
     log.info(
         "embedded %d sources in %.1f s (%.0f img/s) on %s",
         n,

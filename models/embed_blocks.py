@@ -19,9 +19,8 @@ import numpy as np
 import torch
 
 from explorer.store import Store
-from models.checkpoint import check_data_matches
 from models.config import TrainConfig
-from models.embed import _version_config
+from models.embed import check_store, version_config
 from models.encode import DEFAULT_BATCH, encode, load_model
 from models.encoder import SSLModel
 from models.train import resolve_device
@@ -96,9 +95,7 @@ def encode_rows(
     """
     model, config, _, dev = cached_model(checkpoint, device)
     store = Store.open(store_root)
-    check_data_matches(
-        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
-    )
+    check_store(store, config, checkpoint)
     step = batch_size or DEFAULT_BATCH
     out = np.empty((stop - start, config.embedding_dim), np.float32)
     for a in range(start, stop, step):
@@ -142,7 +139,5 @@ def embedding_config(
     store = Store.open(store_root)
     store.cutouts  # noqa: B018 - raises StoreError if the store has no cutouts
     _, config, state, dev = cached_model(checkpoint, device)
-    check_data_matches(
-        config, store.bands, store.cutout_size, f"store {store.root}", checkpoint
-    )
-    return _version_config(checkpoint, state, config, dev, store.n_sources, seconds)
+    check_store(store, config, checkpoint)
+    return version_config(checkpoint, state, config, dev, store.n_sources, seconds)

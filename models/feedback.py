@@ -29,10 +29,9 @@ import torch
 
 from explorer.errors import DataError
 from explorer.store import Store
-from models.augment import TwoViews, ViewAugment, linearise
 from models.config import TrainConfig
-from models.device import autocast
 from models.losses.pairs import marked_pair_loss
+from models.view_batches import ViewBatches
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ def _pairs_in_store(store: Store, pairs: np.ndarray) -> np.ndarray:
     return pairs[known]
 
 
-class MarkedPairs:
+class MarkedPairs(ViewBatches):
     """Batches of marked pairs and their contrastive term.
 
     Parameters
@@ -137,9 +136,7 @@ class MarkedPairs:
         batch_size: int = 64,
         seed: int = 0,
     ) -> None:
-        self.config = config
-        self.batch_size = max(int(batch_size), 2)
-        self.rng = np.random.default_rng(seed)
+        super().__init__(config, batch_size, seed)
         pairs = _pairs_in_store(store, np.asarray(pairs, np.int64).reshape(-1, 3))
         if not len(pairs):
             msg = f"no marked pair has both sources in store {store.root}"
@@ -149,17 +146,9 @@ class MarkedPairs:
         if len(unique) > MAX_MARKED:
             msg = f"{len(unique)} marked sources, more than {MAX_MARKED} fit in memory"
             raise DataError(msg)
-        self.rows = unique
         self.ends = inverse.reshape(-1, 2)  # (P, 2) indices into self.rows
         self.signs = pairs[:, 2]
-        self.cutouts = torch.from_numpy(store.cutouts_at(self.rows))
-        others = np.setdiff1d(np.arange(store.n_sources), self.rows)
-        n_background = min(len(others), 4 * self.batch_size)
-        self.background_rows = np.sort(
-            self.rng.choice(others, n_background, replace=False)
-        )
-        self.background = torch.from_numpy(store.cutouts_at(self.background_rows))
-        self.views = TwoViews(ViewAugment(config))
+        self.hold(store, unique, 4 * self.batch_size)
         log.info(
             "fine-tuning with %d '+' and %d '-' marked pair(s) over %d sources",
             int((self.signs > 0).sum()),
@@ -208,13 +197,9 @@ class MarkedPairs:
         always one of its positives (so an anchor with only "-" marks still
         has a numerator), and a "+" / "-" mark joins all four view pairs.
         """
-        device = next(model.parameters()).device
         raw, positive, negative = self.sample()
-        x = linearise(raw.to(device))
-        with torch.no_grad():
-            v1, v2 = self.views(x, generator)
-        with autocast(device):
-            h, _ = model(torch.cat([v1, v2]))
+        h, _ = self.forward_views(model, raw, generator)
+        device = h.device
         n = len(raw)
         same = torch.eye(n, dtype=torch.bool)
         pos = (positive | same).repeat(2, 2) & ~torch.eye(2 * n, dtype=torch.bool)

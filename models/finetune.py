@@ -32,7 +32,6 @@ import torch
 
 from explorer.errors import DataError
 from explorer.store import Store
-from models.augment import TwoViews, ViewAugment, linearise
 from models.checkpoint import (
     check_data_matches,
     config_of,
@@ -40,10 +39,10 @@ from models.checkpoint import (
     save_checkpoint,
 )
 from models.config import TrainConfig
-from models.device import autocast
 from models.feedback import LabelFeedback, MarkedPairs, group_clusters
 from models.losses import supcon_loss
 from models.train import train
+from models.view_batches import ViewBatches
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def _member_rows(
     return np.asarray(rows, np.int64), np.asarray(labels, np.int64), names
 
 
-class ClusterPositives:
+class ClusterPositives(ViewBatches):
     """Batches of saved-cluster members and the supervised-contrastive term.
 
     Parameters
@@ -121,26 +120,19 @@ class ClusterPositives:
         batch_size: int = 64,
         seed: int = 0,
     ) -> None:
-        self.config = config
-        self.batch_size = max(int(batch_size), 2)
-        self.rng = np.random.default_rng(seed)
+        super().__init__(config, batch_size, seed)
         rows, labels, self.names = _member_rows(store, clusters)
         rows_arr, labels_arr = rows, labels
         if len(rows_arr) > MAX_MEMBERS:
             keep = np.sort(self.rng.choice(len(rows_arr), MAX_MEMBERS, replace=False))
             rows_arr, labels_arr = rows_arr[keep], labels_arr[keep]
         order = np.argsort(rows_arr)  # sorted rows read shard by shard
-        self.rows = rows_arr[order]
         self.labels = torch.as_tensor(labels_arr[order])
-        self.cutouts = torch.from_numpy(store.cutouts_at(self.rows))
-        others = np.setdiff1d(np.arange(store.n_sources), self.rows)
-        per_cutout = max(self.cutouts[:1].numel() * 4, 1)
-        n_background = min(len(others), MAX_BACKGROUND, BACKGROUND_BYTES // per_cutout)
-        self.background_rows = np.sort(
-            self.rng.choice(others, n_background, replace=False)
+        # float32 bytes of one cutout: the background stays under BACKGROUND_BYTES
+        per_cutout = len(store.bands) * store.cutout_size**2 * 4
+        self.hold(
+            store, rows_arr[order], min(MAX_BACKGROUND, BACKGROUND_BYTES // per_cutout)
         )
-        self.background = torch.from_numpy(store.cutouts_at(self.background_rows))
-        self.views = TwoViews(ViewAugment(config))
         log.info(
             "fine-tuning with %d cluster(s) as positives: %s (%d members)",
             len(self.names),
@@ -184,14 +176,9 @@ class ClusterPositives:
         self, model: torch.nn.Module, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """The supervised-contrastive term of one sampled batch for ``model``."""
-        device = next(model.parameters()).device
         raw, labels = self.sample()
-        x = linearise(raw.to(device))
-        with torch.no_grad():
-            v1, v2 = self.views(x, generator)
-        with autocast(device):
-            _, z = model(torch.cat([v1, v2]))
-        labels = torch.cat([labels, labels]).to(device)
+        _, z = self.forward_views(model, raw, generator)
+        labels = torch.cat([labels, labels]).to(z.device)
         return supcon_loss(z, labels, self.config.temperature)
 
 

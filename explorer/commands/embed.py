@@ -62,35 +62,23 @@ def run(args: argparse.Namespace) -> int:
     from explorer.jobs.runner import embed_version
     from explorer.store import Store
 
+    common = {
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "make_current": not args.no_current,
+        "analyse": not args.no_analysis,
+        "map_method": args.map_method,
+        "map_seed": args.map_seed,
+    }
+    where = (Path(args.store), Path(args.checkpoint), args.version)
     with client_from_args(args) as client:
         if client is None:
-            version = embed_version(
-                Path(args.store),
-                Path(args.checkpoint),
-                args.version,
-                device=args.device,
-                batch_size=args.batch_size,
-                workers=args.workers,
-                make_current=not args.no_current,
-                analyse=not args.no_analysis,
-                map_method=args.map_method,
-                map_seed=args.map_seed,
-            )
+            # --workers = DataLoader readers, which a dask task does not use
+            version = embed_version(*where, workers=args.workers, **common)
         else:
             from explorer.distributed.embed import embed_version_on_dask
 
-            version = embed_version_on_dask(
-                client,
-                Path(args.store),
-                Path(args.checkpoint),
-                args.version,
-                device=args.device,
-                batch_size=args.batch_size,
-                make_current=not args.no_current,
-                analyse=not args.no_analysis,
-                map_method=args.map_method,
-                map_seed=args.map_seed,
-            )
+            version = embed_version_on_dask(client, *where, **common)
     path = Store.open(args.store).version_dir(version)
     print(f"wrote version {version} at {path}")
     return 0

@@ -28,6 +28,7 @@ recorded ``nprobe`` above.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -38,15 +39,14 @@ import numpy as np
 
 from explorer.analysis import anomaly
 from explorer.analysis.neighbors import SimilarityIndex
-from explorer.analysis.pipeline import (
-    _anomaly_record,
-    _cluster_record,
-    _Laps,
-    _map_trustworthiness,
-    _map_xy,
-    _write_map,
-    load_embeddings,
-    previous_version,
+from explorer.analysis.pipeline import load_embeddings, reanalyse
+from explorer.analysis.pipeline_steps import (
+    Laps,
+    cluster_step,
+    finish_map,
+    graph_width,
+    map_xy,
+    write_results,
 )
 from explorer.analysis.projection import FIT_MAX
 from explorer.distributed import partitions
@@ -59,9 +59,8 @@ from explorer.distributed.steps import (
     run,
     score_table,
 )
-from explorer.errors import StoreError
-from explorer.store import Store, atomic
-from explorer.store.layout import ANALYSIS, EMBEDDINGS, INDEX
+from explorer.store import Store
+from explorer.store.layout import EMBEDDINGS, INDEX
 
 log = logging.getLogger(__name__)
 
@@ -145,22 +144,6 @@ def placed_umap(
     return xy, record
 
 
-def _align(store: Store, xy: np.ndarray, previous: str | None) -> np.ndarray:
-    """``xy`` rotated onto ``previous``'s map (as the in-process pipeline does)."""
-    from explorer.analysis.projection import align
-
-    if not previous:
-        return xy
-    try:
-        old = store.map_table(previous)
-    except StoreError as exc:
-        log.warning("not aligning to %s: %s", previous, exc)
-        return xy
-    return align(
-        xy, old[["x", "y"]].to_numpy(), new_ids=store.ids, old_ids=old["id"].to_numpy()
-    )
-
-
 def _map(
     client: Any,
     store: Store,
@@ -173,7 +156,7 @@ def _map(
     method, seed, k = options["map_method"], options["map_seed"], options["k"]
     fit_max = options["map_fit_max"]
     if method != "umap" or len(emb) <= fit_max:
-        return _map_xy(
+        return map_xy(
             store,
             emb,
             knn,
@@ -182,9 +165,6 @@ def _map(
             seed=seed,
             previous=options["previous"],
         )
-    from explorer.analysis.knn import GRAPH_EXACT_MAX
-    from explorer.analysis.neighbors import normalise
-
     xy, record = placed_umap(
         client,
         emb,
@@ -194,11 +174,7 @@ def _map(
         fit_max=fit_max,
         partition_rows=options["partition_rows"],
     )
-    xy = _align(store, xy, options["previous"])
-    record["aligned_to"] = options["previous"]
-    exact = knn[0] if len(emb) <= GRAPH_EXACT_MAX else None
-    record["trustworthiness"] = _map_trustworthiness(normalise(emb), xy, exact)
-    return xy, record
+    return finish_map(store, emb, knn, xy, record, options["previous"])
 
 
 def analyse_directory_on_dask(
@@ -246,33 +222,26 @@ def analyse_directory_on_dask(
     DataError
         On missing or invalid embeddings, or ``partition_rows < 1``.
     """
-    from explorer.analysis.clusters import cluster_summary, find_clusters
-    from explorer.analysis.consistency import map_consistency
-
     directory = worker_path(directory, "version directory")
     ids = store.ids
-    laps = _Laps(progress)
+    laps = Laps(progress)
     emb = load_embeddings(directory, ids)
     parts = blocks(len(emb), partition_rows)
     index = SimilarityIndex.build(emb, ids, seed=seed)
     index.save(directory / INDEX)
     laps.lap("index")
-    n_graph = min(max(k - 1, anomaly.K_NEIGHBOURS), len(emb) - 1)
+    n_graph = graph_width(k, len(emb))
     knn = graph(client, directory, parts, n_graph)
     laps.lap("knn_graph")
     _, residual, flags = pixel_scan(client, store, directory, previous, parts)
     laps.lap("pixel_pca")
     k_score = min(anomaly.K_NEIGHBOURS, n_graph)
     pixel_knn = pixel_knn_distance(client, directory, parts, k_score)
-    scores = score_table(*knn, pixel_knn, residual, flags, k_score)
+    scores = score_table(*knn, pixel_knn, residual, flags, k_score, emb)
     laps.lap("anomaly")
-    cluster, how = find_clusters(
-        emb, knn, method=cluster_method, resolution=resolution, seed=seed
+    cluster = cluster_step(
+        emb, knn, ids, method=cluster_method, resolution=resolution, seed=seed
     )
-    clusters_info = {
-        **how,
-        **_cluster_record(cluster, cluster_summary(emb, cluster, ids)),
-    }
     laps.lap("clusters")
     options = {
         "map_method": map_method,
@@ -282,25 +251,27 @@ def analyse_directory_on_dask(
         "partition_rows": partition_rows,
         "previous": previous,
     }
-    xy, map_record = _map(client, store, emb, knn, directory, options)
+    xy = _map(client, store, emb, knn, directory, options)
     laps.lap("map")
-    consistency = map_consistency(xy, knn[0][:, :k_score], scores["knn_distance"])
-    for column in consistency:  # assigned, not concatenated: keeps scores.attrs
-        scores[column] = consistency[column].to_numpy()
-    laps.lap("consistency")
-    _write_map(directory, ids, xy, scores, cluster)
-    info = {
-        "n_sources": int(len(ids)),
-        "embedding_dim": int(emb.shape[1]),
-        "index": index.index_info,
-        "knn_k": n_graph,
-        "anomaly": _anomaly_record(scores),
-        "clusters": clusters_info,
-        "map": map_record,
-        "timings_s": laps.close(),
-        "dask": {**describe(client), "partitions": len(parts), "rows": partition_rows},
-    }
-    atomic.write_json(directory / ANALYSIS, info)
+    info = write_results(
+        directory,
+        ids=ids,
+        emb=emb,
+        index=index,
+        knn=knn,
+        k_score=k_score,
+        scores=scores,
+        cluster=cluster,
+        xy=xy,
+        laps=laps,
+        extra={
+            "dask": {
+                **describe(client),
+                "partitions": len(parts),
+                "rows": partition_rows,
+            }
+        },
+    )
     log.info(
         "analysed %d sources on dask in %.1f s",
         len(ids),
@@ -339,14 +310,11 @@ def analyse_version_on_dask(
     dict
         The ``analysis.json`` record.
     """
-    directory = store.version_dir(version)
-    if previous == "auto":
-        previous = previous_version(store, version)
-    info = analyse_directory_on_dask(
-        client,
+    return reanalyse(
         store,
-        directory,
-        previous=previous,
+        version,
+        previous,
+        functools.partial(analyse_directory_on_dask, client),
         progress=progress,
         map_method=map_method,
         map_seed=map_seed,
@@ -354,5 +322,3 @@ def analyse_version_on_dask(
         resolution=resolution,
         partition_rows=partition_rows,
     )
-    store.update_version_info(version, index_kind=info["index"]["kind"])
-    return info

@@ -12,7 +12,6 @@ publication of the version are those of ``latentsky embed``; with
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -23,8 +22,8 @@ import numpy as np
 from explorer.distributed.cluster import worker_path
 from explorer.errors import DataError
 from explorer.jobs.protocol import manifest_entry
-from explorer.jobs.runner import embedding_config, encode_rows
-from explorer.store import Store, layout
+from explorer.jobs.runner import embedding_config, encode_rows, open_for_embedding
+from explorer.store import Store, atomic, layout
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +128,7 @@ def write_embeddings_on_dask(
         "tasks": len(blocks(n, rows_per_task)),
         "rows_per_task": rows_per_task,
     }
-    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    (directory / layout.CONFIG).write_text(text)
+    atomic.write_json(directory / layout.CONFIG, meta)
     log.info("embedded %d sources on dask in %.1f s", n, seconds)
     return meta
 
@@ -167,14 +165,9 @@ def embed_version_on_dask(
     str
         The version's name.
     """
-    from explorer.analysis.map_methods import check_method
     from explorer.distributed.analyse import analyse_directory_on_dask
 
-    check_method(map_method)  # before the embedding, not after it
-    store = Store.open(store_root, check=True)
-    previous = store.current_version
-    if previous in store.damaged:  # nothing to align the new map with
-        previous = None
+    store, previous = open_for_embedding(store_root, map_method)
     entry: dict[str, Any] = {}
     with store.new_version(version, make_current=make_current, info=entry) as tmp:
         meta = write_embeddings_on_dask(

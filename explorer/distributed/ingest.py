@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from explorer.distributed.cluster import worker_path
+from explorer.distributed.embed import blocks
 from explorer.errors import StoreError
-from explorer.ingest.catalog import prepare_catalog
-from explorer.ingest.core import check_losses, open_survey
+from explorer.ingest.core import check_losses, open_survey, survey_builder
 from explorer.ingest.nanfill import fill_nonfinite
 from explorer.ingest.survey import Survey
 from explorer.store import Store, StoreBuilder, layout
@@ -160,21 +160,14 @@ def ingest_on_dask(
     started = time.perf_counter()
     # the lead opens the path as given: the manifest records it as ingest does
     with contextlib.closing(open_survey(given, catalog=catalog)) as survey:
-        where = str(survey.path)
-        table = prepare_catalog(survey.catalog, where)
-        n, shape = survey.n, (len(survey.bands), survey.size, survey.size)
-        builder = ShardedStoreBuilder(
-            store_root,
-            survey.bands,
-            survey.size,
-            overwrite=overwrite,
-            source=where,
-            pixel_scale=survey.pixel_scale,
+        table, builder = survey_builder(
+            survey, store_root, overwrite=overwrite, kind=ShardedStoreBuilder
         )
+        n, shape = survey.n, (len(survey.bands), survey.size, survey.size)
     with builder:
         path = builder.reserve(n)
         args = (str(src), catalog_text, path)
-        bounds = _shards(n)
+        bounds = blocks(n, layout.SHARD_SOURCES)  # one task per shard
         futures = [
             client.submit(write_shard, *args, a, b, shape, pure=False)
             for a, b in bounds
@@ -195,12 +188,6 @@ def ingest_on_dask(
         len(bounds),
     )
     return store
-
-
-def _shards(n: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of every shard of an ``n``-source cutout array."""
-    step = layout.SHARD_SOURCES
-    return [(a, min(a + step, n)) for a in range(0, n, step)]
 
 
 def _gather(

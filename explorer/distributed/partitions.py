@@ -19,11 +19,8 @@ from typing import Any
 import numpy as np
 
 from explorer.analysis.anomaly import knn_distance_score
-from explorer.analysis.knn import drop_self
+from explorer.analysis.knn import GRAPH_EXACT_MAX, drop_self, graph_probe
 from explorer.analysis.neighbors import normalise
-
-#: Largest number of pixel-feature rows searched exactly (as euclidean_knn).
-PIXEL_EXACT_MAX = 200_000
 
 _CACHE: dict[tuple[str, str, int, int], Any] = {}
 
@@ -86,13 +83,15 @@ def _pixel_index(path: str) -> tuple[Any, np.ndarray]:
 
     features = np.ascontiguousarray(np.load(path), dtype=np.float32)
     n, dim = features.shape
-    if n > PIXEL_EXACT_MAX:
+    # euclidean_knn's switch and probe (anomaly.py offers no index builder to
+    # call: its function also searches every row, which a partition must not)
+    if n > GRAPH_EXACT_MAX:
         # the same seeded IVF euclidean_knn trains, so every worker has one index
         nlist = int(np.sqrt(n))
         index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist)
         rng = np.random.default_rng(0)
         index.train(features[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))])
-        index.nprobe = max(nlist // 128, 4)
+        index.nprobe = graph_probe(nlist)
     else:
         index = faiss.IndexFlatL2(dim)
     index.add(features)

@@ -18,11 +18,16 @@ import pandas as pd
 
 from explorer.analysis import anomaly
 from explorer.analysis.artefacts import FLAG_COLUMNS
-from explorer.analysis.pipeline import PIXEL_PCA_DIMS, PIXEL_PCA_KIND, _reused_scan
+from explorer.analysis.pipeline_steps import (
+    PIXEL_PCA_DIMS,
+    PIXEL_PCA_KIND,
+    reused_scan,
+    save_pixel_pca,
+)
 from explorer.distributed import partitions
 from explorer.distributed.cluster import worker_path
 from explorer.distributed.embed import blocks
-from explorer.store import Store, atomic, layout
+from explorer.store import Store, layout
 from explorer.store.layout import EMBEDDINGS, INDEX, PIXEL_PCA
 
 #: Cutouts the pixel PCA is fitted on (pixel_scan's default sample and seed 0).
@@ -69,7 +74,7 @@ def pixel_scan(
     """
     from explorer.analysis.features import fit_pixel_pca
 
-    scan = _reused_scan(store, previous)
+    scan = reused_scan(store, previous)
     if scan is None:
         n = store.n_sources
         rows = np.random.default_rng(0).choice(n, min(SCAN_SAMPLE, n), replace=False)
@@ -86,8 +91,7 @@ def pixel_scan(
             np.concatenate([p[1] for p in pieces]),
             pd.concat([p[2] for p in pieces], ignore_index=True),
         )
-    with atomic.atomic_path(directory / PIXEL_PCA) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, scan[0])
+    save_pixel_pca(directory, scan[0])
     return scan
 
 
@@ -98,6 +102,7 @@ def score_table(
     pixel_residual: np.ndarray,
     artefacts: pd.DataFrame,
     k: int,
+    embedding: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """:func:`explorer.analysis.anomaly.score_table` from per-partition pieces.
 
@@ -117,6 +122,8 @@ def score_table(
         ``N`` rows of artefact flags and ``artefact_score``.
     k : int
         Neighbours used.
+    embedding : ndarray, optional
+        ``(N, D)`` embedding (for the default ``family_max``).
 
     Returns
     -------
@@ -141,6 +148,8 @@ def score_table(
         table[column] = artefacts[column].to_numpy()
     default = anomaly.DEFAULT_SCORE
     table["max_rank"] = anomaly.rank_max(*(table[c] for c in anomaly.MAX_RANK_OF))
+    anomaly.add_family_scores(table, embedding)
+    default = default if default in table else "max_rank"
     score = table[default].to_numpy(dtype=np.float32)
     table["science_anomaly"] = anomaly.science_anomaly(score, table["artefact_score"])
     table.insert(0, "anomaly_rank", anomaly.anomaly_rank(score))

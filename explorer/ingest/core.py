@@ -101,16 +101,7 @@ def ingest(
     src = Path(src)
     started = time.perf_counter()
     with contextlib.closing(open_survey(src, catalog=catalog)) as survey:
-        where = str(survey.path)
-        table = prepare_catalog(survey.catalog, where)
-        builder = Store.build(
-            store_root,
-            survey.bands,
-            survey.size,
-            overwrite=overwrite,
-            source=where,
-            pixel_scale=survey.pixel_scale,
-        )
+        table, builder = survey_builder(survey, store_root, overwrite=overwrite)
         with builder:
             _copy_rows(survey, table, builder, chunk, progress, f"ingest {src.name}")
     store = builder.store
@@ -125,6 +116,53 @@ def ingest(
         store.n_sources / max(elapsed, 1e-9),
     )
     return store
+
+
+def survey_builder(
+    survey: Survey,
+    store_root: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    kind: type[StoreBuilder] = StoreBuilder,
+) -> tuple[pd.DataFrame, StoreBuilder]:
+    """The normalised catalogue of an opened survey and the builder of its store.
+
+    Shared by :func:`ingest` and :func:`explorer.distributed.ingest.ingest_on_dask`
+    (which builds with its own ``kind``).
+
+    Parameters
+    ----------
+    survey : Survey
+        Opened survey (its path is recorded as the store's source).
+    store_root : path-like
+        Store directory to create.
+    overwrite : bool
+        Replace an existing store once the new one is complete.
+    kind : type
+        :class:`explorer.store.StoreBuilder` or a subclass.
+
+    Returns
+    -------
+    (DataFrame, StoreBuilder)
+        :func:`explorer.ingest.catalog.prepare_catalog`'s table, and the
+        builder (not yet entered) for the survey's bands, size and pixel scale.
+
+    Raises
+    ------
+    IngestError
+        If the catalogue is unusable (the message names the survey).
+    """
+    where = str(survey.path)
+    table = prepare_catalog(survey.catalog, where)
+    builder = kind(
+        store_root,
+        survey.bands,
+        survey.size,
+        overwrite=overwrite,
+        source=where,
+        pixel_scale=survey.pixel_scale,
+    )
+    return table, builder
 
 
 def check_losses(store_root: Path, force: bool) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "encode_rows",
     "encode_store",
     "load_torch_side",
+    "open_for_embedding",
     "train_encoder",
     "train_reference",
     "train_supervised",
@@ -225,15 +226,10 @@ def embed_version(
     str
         The version's name.
     """
-    from explorer.analysis.map_methods import check_method
     from explorer.analysis.pipeline import analyse_directory
     from models.api import embed_store
 
-    check_method(map_method)  # before the embedding, not after it
-    store = Store.open(store_root, check=True)
-    previous = store.current_version
-    if previous in store.damaged:  # nothing to align the new map with
-        previous = None
+    store, previous = open_for_embedding(store_root, map_method)
 
     def analysis(directory: Path) -> None:
         analyse_directory(
@@ -257,6 +253,44 @@ def embed_version(
         before_publish=analysis if analyse else None,
     )
     return version
+
+
+def open_for_embedding(
+    store_root: Path, map_method: str = "umap"
+) -> tuple[Store, str | None]:
+    """The store a new version is embedded into, and the version to align to.
+
+    Shared by :func:`embed_version` and
+    :func:`explorer.distributed.embed.embed_version_on_dask`.
+
+    Parameters
+    ----------
+    store_root : pathlib.Path
+        The store.
+    map_method : str
+        The new version's map method, checked before any embedding.
+
+    Returns
+    -------
+    (Store, str or None)
+        The store (opened with its health check) and its current version,
+        or None when it has none or it is damaged.
+
+    Raises
+    ------
+    DataError
+        If ``map_method`` is unknown.
+    StoreError
+        If the store cannot be opened.
+    """
+    from explorer.analysis.map_methods import check_method
+
+    check_method(map_method)  # before the embedding, not after it
+    store = Store.open(store_root, check=True)
+    previous = store.current_version
+    if previous in store.damaged:  # nothing to align the new map with
+        previous = None
+    return store, previous
 
 
 def encode_store(
@@ -341,7 +375,7 @@ def encode_rows(
     Raises
     ------
     CheckpointError
-        If the checkpoint is unusable or was trained on other bands or sizes.
+        As :func:`models.embed_blocks.encode_rows`.
     """
     from models.embed_blocks import encode_rows as encode
 
@@ -360,10 +394,8 @@ def embedding_config(
 
     Raises
     ------
-    StoreError
-        If the store has no cutouts.
-    CheckpointError
-        If the checkpoint is unusable or does not match the store.
+    StoreError, CheckpointError
+        As :func:`models.embed_blocks.embedding_config`.
     """
     from models.embed_blocks import embedding_config as config
 

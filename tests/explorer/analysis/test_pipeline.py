@@ -74,8 +74,8 @@ def test_artefact_and_consistency_columns(analysed):
     assert table["cosmic_ray_flag"].dtype == bool
     assert table["map_consistency"].between(0, 1).all()
     info = json.loads(store.version_file("v1", ANALYSIS).read_text())
-    assert info["anomaly"]["method"] == "max_rank"
-    np.testing.assert_allclose(table["anomaly_score"], table["max_rank"])
+    assert info["anomaly"]["method"] == "family_max"
+    np.testing.assert_allclose(table["anomaly_score"], table["family_max"])
     # the flags streamed shard by shard are those of the cutouts in one go
     direct = artefact_flags(store.cutouts_at(np.arange(store.n_sources)))
     for column in FLAG_COLUMNS:
