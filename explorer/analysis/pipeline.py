@@ -72,9 +72,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The step timer under its former name (explorer.bench.scale_stage patches it).
-_Laps = Laps
-
 
 def load_embeddings(directory: Path, ids: np.ndarray) -> np.ndarray:
     """Read ``embeddings.npy`` of a version directory and validate it.

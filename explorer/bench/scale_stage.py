@@ -31,10 +31,9 @@ def install_marks(path: Path) -> None:
     The laps are the pipeline's own step timer, so the marks cut exactly where
     ``analysis.json``'s ``timings_s`` do; wrapping them changes nothing else.
     """
-    from explorer.analysis import pipeline
+    from explorer.analysis.pipeline_steps import Laps
 
-    laps = pipeline._Laps
-    original_init, original_lap = laps.__init__, laps.lap
+    original_init, original_lap = Laps.__init__, Laps.lap
 
     def init(self, progress: bool) -> None:
         mark(path, "start")
@@ -44,8 +43,8 @@ def install_marks(path: Path) -> None:
         original_lap(self, name)
         mark(path, name)
 
-    laps.__init__ = init
-    laps.lap = lap
+    Laps.__init__ = init
+    Laps.lap = lap
 
 
 def main(argv: Sequence[str]) -> int:
