@@ -106,7 +106,9 @@ def kill_runs(small_store, demo_fits, tiny_checkpoint, tmp_path_factory):
 def _trials(results: dict, job: str) -> list[Path]:
     trials = results[job]["trials"]
     killed = sum(t["killed"] for t in trials)
+    retries = results[job]["measure_retries"]
     print(f"{job}: {killed}/{len(trials)} killed, D={results[job]['duration']:.2f}s")
+    print(f"{job}: {retries} measuring run(s) hung in the fork server first")
     assert killed >= KILLS
     return [Path(t["store"]) for t in trials]
 
