@@ -47,9 +47,11 @@ def warm_up(store: Store, version: str) -> float:
     """
     from explorer.analysis.metrics import selection_metrics
     from explorer.app import services
+    from explorer.app.render.glyphs import TOP_ANOMALIES
     from explorer.app.render.grid_index import index_for
     from explorer.app.render.map import warm_up as warm_up_map
     from explorer.app.views.anomalies import PER_PAGE, TILE
+    from explorer.app.views.map_top import top_columns
 
     start = time.perf_counter()
     data = services.map_data(store, version)
@@ -58,6 +60,7 @@ def warm_up(store: Store, version: str) -> float:
     y = data.y[sample]
     warm_up_map(x, y)
     index_for(data, data.x, data.y)  # the version's map index, built once
+    top_columns(data, TOP_ANOMALIES)  # the glyphs every page draws at once
     data.nearest(float(x[0]), float(y[0]), 1.0)
     # the first page shows the anomaly queue: render its cutouts into the
     # PNG cache shared by all sessions (and import astropy's stretches)
@@ -154,6 +157,7 @@ def serve(
     # them) on the loop; without it no session is ever destroyed
     server.start()
     stop_on_signals(server)
+    quiet_closed_pages(server)
     url = f"http://{address}:{server.port}/"
     log.info("latentsky dashboard of %s (version %s) at %s", store.root, version, url)
     log.info("answering to hosts %s", ", ".join(hosts))
@@ -183,6 +187,36 @@ def refuse_foreign_hosts(server, hosts: Sequence[str]) -> None:
     last = router.rules[-1]
     last.matcher = HostMatches(access.host_pattern(hosts))
     router.add_rules([(AnyMatches(), _ForeignHost)])
+
+
+def quiet_closed_pages(server) -> None:
+    """Log a page closed in the middle of a message to it as one debug line.
+
+    Bokeh writes a patch with binary buffers as several websocket frames;
+    when the browser closes the page between two of them tornado's write
+    task fails with ``WebSocketClosedError`` that nobody retrieves, and
+    asyncio prints it as a traceback per closed page. A closing page is
+    normal use, so any other unretrieved error still goes to the default
+    handler.
+    """
+    from tornado.iostream import StreamClosedError
+    from tornado.websocket import WebSocketClosedError
+
+    loop = server.io_loop.asyncio_loop
+    previous = loop.get_exception_handler()
+
+    def handler(loop, context) -> None:
+        if isinstance(
+            context.get("exception"), WebSocketClosedError | StreamClosedError
+        ):
+            log.debug("a page closed while a message to it was being sent")
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def stop_on_signals(server) -> None:

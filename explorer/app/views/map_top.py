@@ -10,6 +10,7 @@ density image at every zoom. The toggle hides the renderer in the browser
 from __future__ import annotations
 
 import logging
+import weakref
 
 import numpy as np
 import panel as pn
@@ -77,13 +78,13 @@ class TopAnomalyLayer:
         map without an anomaly score shows no glyphs.
         """
         self._data = data
-
-        def work() -> dict:
-            if SCORE_COLUMN not in data.table:
-                return glyph_columns(data.x, data.y, data.ids, data.x, [])
-            scores = data.table[SCORE_COLUMN].to_numpy()
-            rows = top_anomaly_rows(scores, data.ids, self.k)
-            return glyph_columns(data.x, data.y, data.ids, scores, rows)
+        cached = _COLUMNS.get(data, {}).get(self.k)
+        if cached is not None:
+            # shown with the page itself: a patch sent after the first paint
+            # races a page closed right after it (tornado then logs a
+            # WebSocketClosedError traceback)
+            self.ids, self.source.data = cached["id"], cached
+            return
 
         def done(columns: dict) -> None:
             if data is not self._data:
@@ -94,4 +95,25 @@ class TopAnomalyLayer:
         def failed(exc: Exception) -> None:
             log.error("top anomalies of the map failed", exc_info=exc)
 
-        services.run_off_loop(self.figure.document, work, done, failed)
+        k = self.k
+        services.run_off_loop(
+            self.figure.document, lambda: top_columns(data, k), done, failed
+        )
+
+
+#: glyph columns per map (a version's shared MapData) and k, for every session
+_COLUMNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def top_columns(data, k: int) -> dict:
+    """Glyph columns of the ``k`` top anomalies of ``data``, computed once per
+    map and shared by every session (the server's warm-up fills it)."""
+    per_k = _COLUMNS.setdefault(data, {})
+    if k not in per_k:
+        if SCORE_COLUMN not in data.table:
+            per_k[k] = glyph_columns(data.x, data.y, data.ids, data.x, [])
+        else:
+            scores = data.table[SCORE_COLUMN].to_numpy()
+            rows = top_anomaly_rows(scores, data.ids, k)
+            per_k[k] = glyph_columns(data.x, data.y, data.ids, scores, rows)
+    return per_k[k]
