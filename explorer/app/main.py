@@ -15,6 +15,8 @@ import holoviews as hv
 import panel as pn
 
 from explorer.app.offline import TEMPLATE_OPTIONS
+from explorer.app.services.busy import attach as attach_busy
+from explorer.app.services.pool import in_session
 from explorer.app.state import URL_PARAMS, AppState
 from explorer.app.views.anomalies import AnomalyView
 from explorer.app.views.clusters import ClustersView
@@ -145,8 +147,11 @@ def create_app(
     for name, why in damaged.items():
         state.notify("warning", f"version {name!r} is damaged and left out: {why}")
 
+    if in_session(pn.state.curdoc):
+        # what the page shows first; hidden tabs catch up when opened
+        state.shown_tab = "Selection"
     map_view = MapView(state)
-    tabs = pn.Tabs(
+    pages = [
         ("Selection", GridView(state)),
         ("Similar", SimilarView(state)),
         ("Anomalies", AnomalyView(state)),
@@ -157,9 +162,15 @@ def create_app(
         # clicks inside them, unlike the tabs above, which follow the state
         ("Sky", pn.param.ParamFunction(lambda: SkyView(state), lazy=True)),
         ("Export & SAMP", pn.param.ParamFunction(lambda: ShareView(state), lazy=True)),
+    ]
+    tabs = pn.Tabs(
+        *pages,
         dynamic=True,
         sizing_mode="stretch_width",
     )
+    names = [title for title, _ in pages]
+    if state.shown_tab is not None:
+        tabs.param.watch(lambda e: setattr(state, "shown_tab", names[e.new]), "active")
     # a click on a source opens the similar tab
     state.param.watch(
         lambda e: setattr(tabs, "active", 1) if e.new else None, "similar_query_ids"
@@ -177,8 +188,14 @@ def create_app(
         sidebar_width=240,
         header_background="#0d1117",
         main_layout=None,
+        # Panel's indicator follows the global busy state: every event of any
+        # session would be pushed to every page (explorer.app.services.busy)
+        busy_indicator=None,
         **TEMPLATE_OPTIONS,
     )
+    busy = attach_busy(pn.state.curdoc) if in_session(pn.state.curdoc) else None
+    if busy is not None:
+        template.header.append(busy.indicator)
     template.sidebar.append(ControlsView(state))
     notice = _damage_notice(damaged)
     if notice is not None:

@@ -98,6 +98,11 @@ class AppState(param.Parameterized):
     clusters_changed = param.Event(
         doc="saved clusters or tags changed (in this or another session)"
     )
+    shown_tab = param.String(
+        default=None,
+        allow_None=True,
+        doc="name of the side tab on screen (None outside a page: all shown)",
+    )
     notification = param.Dict(
         default=None,
         allow_None=True,
@@ -188,6 +193,16 @@ class AppState(param.Parameterized):
         else:
             fields.append(mapdata.RELEVANCE)
         self.param.color_field.objects = fields
+
+    def on_screen(self, tab: str) -> bool:
+        """Whether the side tab ``tab`` is on screen (always, outside a page).
+
+        Views inside a tab skip work while their tab is hidden and catch up
+        when it is shown (:class:`explorer.app.views.deferred.WhenShown`): a
+        change made in another session (a saved cluster, a tag) is then
+        redrawn in the sessions that look at it, not in all of them.
+        """
+        return self.shown_tab is None or self.shown_tab == tab
 
     @property
     def previous_version(self) -> str | None:

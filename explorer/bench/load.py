@@ -7,7 +7,8 @@ session first opens the page at the same moment (``open_s``: ``goto`` until
 the map is drawn), then for ``--duration`` seconds repeats: hover onto a
 random source (``hover``: move until the cutout caption changed), box-select
 (``selection``: mouse up until the grid shows the expected count), save the
-selection as a uniquely named cluster (``save``: click until it is listed).
+selection as a uniquely named cluster from the Selection tab (``save``: click
+until the tab says it was saved).
 
 Afterwards the clusters in ``annotations.sqlite`` are counted: every save
 that was confirmed in a page must be there exactly once. Page errors, timeouts
@@ -21,12 +22,14 @@ import asyncio
 import io
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from explorer.bench.load_client import run_count as run_bokeh_count
 from explorer.bench.ui_browser import _LIT_PIXELS_JS as LIT_PIXELS_JS
 from explorer.bench.ui_browser import CHROMIUM, CHROMIUM_ARGS, FRAME_BG, LIT_PIXELS
 from explorer.bench.ui_server import free_port, rss_mib, start_server, stop_server
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 TARGET_HOVER_P95_MS = 300
 TARGET_SELECTION_P95_S = 2.0
 STEP_TIMEOUT_MS = 30_000
+#: the drivers of ``--client``
+CLIENTS = ("bokeh", "browser")
 OPEN_TIMEOUT_MS = 180_000
 
 
@@ -74,6 +79,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int_list,
         default=[1, 5, 20],
         help="comma-separated concurrent session counts (default 1,5,20)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="bokeh",
+        help=(
+            "who drives the sessions: bokeh = Bokeh-protocol clients (the "
+            "server's latency; default), browser = headless chromium pages "
+            "(sharing the server's cores)"
+        ),
     )
     parser.add_argument(
         "--duration",
@@ -125,7 +140,7 @@ class _Session:
         return time.perf_counter() - start
 
     async def prepare(self) -> None:
-        """Find the map frame and open the Clusters tab (the grid stays live)."""
+        """Find the map frame and choose the box-select tool."""
         from PIL import Image
 
         plot = self.page.locator(".bk-Canvas").first
@@ -206,23 +221,18 @@ class _Session:
         self.selection_counts.append(expected)
 
     async def save(self, name: str) -> None:
-        """Save the selection from the Clusters tab, then go back to the
-        Selection tab (tabs are built when opened: the selection count the
-        next :meth:`select` waits on lives there)."""
+        """Save the selection as a cluster from the Selection tab (its name
+        field and button), until the tab says it was saved."""
         page = self.page
-        await page.locator(".bk-tab", has_text="Clusters").first.click()
-        await page.get_by_placeholder("e.g. rings").first.fill(name)
+        await page.locator(".quick-name input").first.fill(name)
         start = time.perf_counter()
-        await page.get_by_role("button", name="Save selection as cluster").click()
-        await page.locator(".cluster-name", has_text=name).first.wait_for(
+        await page.locator(".quick-save button").first.click()
+        exact = re.compile(f"^{re.escape(name)}$")
+        await page.locator(".quick-saved .saved-name", has_text=exact).first.wait_for(
             timeout=STEP_TIMEOUT_MS
         )
         self.save_s.append(time.perf_counter() - start)
         self.saved.append(name)
-        await page.locator(".bk-tab", has_text="Selection").first.click()
-        await page.locator(".selection-count div").first.wait_for(
-            timeout=STEP_TIMEOUT_MS
-        )
 
     async def work(self, tag: str, until: float) -> None:
         """Hover, select, save until ``until`` (``time.perf_counter``)."""
@@ -322,7 +332,9 @@ def _check_annotations(store_root: Path, saved: list[str]) -> dict[str, Any]:
     }
 
 
-def measure(store_root: Path, counts: list[int], duration_s: float) -> dict:
+def measure(
+    store_root: Path, counts: list[int], duration_s: float, client: str = "bokeh"
+) -> dict:
     """Serve ``store_root`` on loopback and run each session count in turn.
 
     Parameters
@@ -333,6 +345,9 @@ def measure(store_root: Path, counts: list[int], duration_s: float) -> dict:
         Concurrent session counts.
     duration_s : float
         Seconds of work per count.
+    client : {"bokeh", "browser"}
+        Bokeh-protocol clients (:mod:`explorer.bench.load_client`) or headless
+        chromium pages.
 
     Returns
     -------
@@ -350,7 +365,15 @@ def measure(store_root: Path, counts: list[int], duration_s: float) -> dict:
     stamp = time.strftime("%H%M%S")
     try:
         for n in counts:
-            run = asyncio.run(_run_count(url, data, n, duration_s, f"{stamp}-{n}"))
+            tag = f"{stamp}-{n}"
+            if client == "bokeh":
+                run = asyncio.run(
+                    run_bokeh_count(
+                        url, data, n, duration_s, tag, STEP_TIMEOUT_MS / 1000
+                    )
+                )
+            else:
+                run = asyncio.run(_run_count(url, data, n, duration_s, tag))
             per_count.append(_summary(n, run))
             saved += [name for s in run["sessions"] for name in s.saved]
             log.info("load %d sessions: %s", n, per_count[-1])
@@ -380,10 +403,18 @@ def run(args: argparse.Namespace) -> Path:
 
     with store_copy(args.store, "load") as root:
         logging.basicConfig(level=logging.INFO)
-        results = measure(root, list(args.sessions), args.duration)
+        results = measure(root, list(args.sessions), args.duration, args.client)
+        results["client"] = args.client
         results["note"] = (
-            f"one headless {CHROMIUM}, one context per session, on this "
-            f"machine's {os.cpu_count()} cores shared with the server; loopback only"
+            (
+                "one Bokeh-protocol websocket client per session "
+                "(explorer.bench.load_client), all in one process"
+            )
+            if args.client == "bokeh"
+            else f"one headless {CHROMIUM}, one context per session"
+        ) + (
+            f", on this machine's {os.cpu_count()} cores shared with the server; "
+            "loopback only"
         )
         return write_result(
             "load", results, args.out, device=f"cpu ({os.cpu_count()} cores)"

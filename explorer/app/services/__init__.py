@@ -7,8 +7,10 @@ here, and bounded:
 - :mod:`~explorer.app.services.watch`: :class:`StoreWatch`, one poller per
   store of the job progress and the annotation database, fanned out to the
   subscribed sessions (:func:`subscribe_session`);
-- :mod:`~explorer.app.services.pool`: the one thread pool for work too slow
-  for the event loop (:func:`executor`, :func:`run_off_loop`);
+- :mod:`~explorer.app.services.pool`: the thread pools for work too slow
+  for the event loop (:func:`executor`, :func:`metrics_executor`,
+  :func:`run_off_loop`);
+- :mod:`~explorer.app.services.busy`: each session's own busy spinner;
 - :mod:`~explorer.app.services.caches`: the map tables (:func:`map_data`),
   cutout PNGs (:func:`cutout_images`) and similarity indexes
   (:func:`similarity_index`).
@@ -20,7 +22,12 @@ from explorer.app.services.caches import (
     map_data,
     similarity_index,
 )
-from explorer.app.services.pool import executor, in_session, run_off_loop
+from explorer.app.services.pool import (
+    executor,
+    in_session,
+    metrics_executor,
+    run_off_loop,
+)
 from explorer.app.services.watch import (
     POLL_S,
     JobSnapshot,
@@ -38,6 +45,7 @@ __all__ = [
     "executor",
     "in_session",
     "map_data",
+    "metrics_executor",
     "run_off_loop",
     "similarity_index",
     "store_watch",

@@ -3,7 +3,8 @@
 Selection metrics, colour fields that read SQLite or diff two versions, and
 the embedding of uploads all run in :func:`executor`; :func:`run_off_loop`
 hands a result back to the session's own event loop (the only thread that
-may touch its Bokeh models).
+may touch its Bokeh models), and keeps the session's busy spinner
+(:mod:`~explorer.app.services.busy`) spinning meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
+from explorer.app.services.busy import SessionBusy, tracker_of
 from explorer.app.services.watch import _deliver
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,11 @@ WORKERS = 3
 
 T = TypeVar("T")
 
+#: threads of the pool for deferrable number crunching (selection metrics)
+METRICS_WORKERS = 1
+
 _POOL: ThreadPoolExecutor | None = None
+_METRICS_POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
@@ -42,9 +48,40 @@ def executor() -> ThreadPoolExecutor:
         return _POOL
 
 
+def metrics_executor() -> ThreadPoolExecutor:
+    """The server's pool of :data:`METRICS_WORKERS` thread(s) for selection metrics.
+
+    Metrics are hundreds of milliseconds of mostly-Python numerics per
+    selection; with 20 users selecting, three of them at once held the GIL
+    against the event loop that serves every hover. One thread keeps the loop
+    at least half of the interpreter; a metrics result then waits in line (its
+    panel shows a spinner), and a selection replaced before its metrics start
+    is never computed (:class:`explorer.app.views.metrics.MetricsView`).
+    """
+    global _METRICS_POOL
+    with _POOL_LOCK:
+        if _METRICS_POOL is None:
+            _METRICS_POOL = ThreadPoolExecutor(
+                max_workers=METRICS_WORKERS, thread_name_prefix="app-metrics"
+            )
+        return _METRICS_POOL
+
+
 def in_session(doc) -> bool:
     """Whether ``doc`` is the document of a served browser session."""
     return doc is not None and doc.session_context is not None
+
+
+def _ignore(value) -> None:
+    """The callback of cancelled work: nothing to deliver."""
+
+
+def _then_idle(busy: SessionBusy, callback: Callable, value) -> None:
+    """Deliver ``value``, then count the work as done (even if it raised)."""
+    try:
+        callback(value)
+    finally:
+        busy.end()
 
 
 def run_off_loop(
@@ -52,6 +89,7 @@ def run_off_loop(
     work: Callable[[], T],
     done: Callable[[T], None],
     failed: Callable[[Exception], None],
+    pool: ThreadPoolExecutor | None = None,
 ) -> Future | None:
     """Run ``work()`` in :func:`executor`, then ``done(result)`` on ``doc``'s loop.
 
@@ -67,6 +105,9 @@ def run_off_loop(
         Receives the result, on the session's event loop.
     failed : callable
         Receives the exception ``work`` raised, on the session's event loop.
+    pool : ThreadPoolExecutor, optional
+        Where to run ``work`` (default :func:`executor`; selection metrics use
+        :func:`metrics_executor`).
 
     Returns
     -------
@@ -82,16 +123,27 @@ def run_off_loop(
         done(result)
         return None
 
+    busy = tracker_of(doc)
+
     def finished(future: Future) -> None:
         if future.cancelled():
-            return
-        exc = future.exception()
-        callback, value = (failed, exc) if exc is not None else (done, future.result())
+            if busy is None:
+                return
+            callback, value = _ignore, None
+        else:
+            exc = future.exception()
+            callback, value = (
+                (failed, exc) if exc is not None else (done, future.result())
+            )
+        if busy is not None:
+            callback = partial(_then_idle, busy, callback)
         try:
             doc.add_next_tick_callback(partial(_deliver, doc, callback, value))
         except Exception:  # noqa: BLE001 - the session went away meanwhile
             log.debug("could not deliver to a closed session", exc_info=True)
 
-    future = executor().submit(work)
+    if busy is not None:
+        busy.begin()
+    future = (pool or executor()).submit(work)
     future.add_done_callback(finished)
     return future

@@ -23,6 +23,7 @@ import param
 from explorer.app.data import page_slice
 from explorer.app.services.caches import SharedHunt, shared_hunt
 from explorer.app.state import AppState
+from explorer.app.views.deferred import WhenShown
 from explorer.app.views.gallery import CutoutGallery
 from explorer.app.views.grid import CURSOR_CSS
 from explorer.app.views.review_keys import ReviewCursor
@@ -253,7 +254,10 @@ class AnomalyView(pn.viewable.Viewer):
             undo=self.undo,
             similar=lambda source_id: self.state.query_similar([source_id]),
         )
-        self._render()
+        # a hidden tab is redrawn when shown (a save in any session redraws the
+        # galleries on screen only)
+        self._render_when_shown = WhenShown(state, "Anomalies", self._render)
+        self._render_when_shown()
 
     def _refilter(self) -> None:
         if self.page:
@@ -333,6 +337,9 @@ class AnomalyView(pn.viewable.Viewer):
         "state.clusters_changed",
         watch=True,
     )
+    def _on_change(self) -> None:
+        self._render_when_shown()
+
     def _render(self) -> None:
         state = self.state
         rows, relevance = self._queue()

@@ -17,10 +17,9 @@ import param
 
 from explorer.app.services import subscribe_session
 from explorer.app.state import AppState
-from explorer.app.views.cluster_provenance import (
-    reapply_on_version,
-    selection_provenance,
-)
+from explorer.app.views.cluster_provenance import reapply_on_version
+from explorer.app.views.deferred import WhenShown
+from explorer.app.views.save_selection import save_selection
 from explorer.errors import LatentskyError
 from explorer.store.export import FORMAT_SUFFIX, export_bytes
 
@@ -100,10 +99,11 @@ class ClustersView(pn.viewable.Viewer):
             self._save, self._choice, self._show, self._select, self._rename,
             self._delete, self._download, self._reapply,
         ]  # fmt: skip
+        self._refresh_when_shown = WhenShown(state, "Clusters", self._refresh)
         if broken is not None:
             self._mark_unavailable(broken)
         else:
-            self._refresh()
+            self._refresh_when_shown()
         # other sessions (and the CLI) write the same database: the server's
         # store watch tells us when its revision counter moved
         try:
@@ -133,32 +133,11 @@ class ClustersView(pn.viewable.Viewer):
 
     # -------------------------------------------------------------- actions
     def _on_save(self, _) -> None:
-        state = self.state
         name = self._name.value.strip()
-        if not name:
-            state.notify("warning", "Type a cluster name before saving.")
-            return
-        if len(state.selection_ids) == 0:
-            state.notify("warning", "Select sources on the map (box or lasso) first.")
-            return
-        try:
-            self._notes.save_cluster(
-                name,
-                state.selection_ids,
-                note=self._note.value,
-                version=state.version,
-                provenance=selection_provenance(state),
-            )
-        except Exception as exc:
-            state.notify("error", f"Cannot save cluster {name!r}: {exc}")
-            return
-        state.notify(
-            "info", f"Saved cluster {name!r} with {len(state.selection_ids):,} sources."
-        )
-        self._name.value = ""
-        self._note.value = ""
-        state.param.trigger("clusters_changed")
-        self._choice.value = name
+        if save_selection(self.state, self._notes, name, self._note.value):
+            self._name.value = ""
+            self._note.value = ""
+            self._choice.value = name
 
     def _on_choice(self, *_) -> None:
         self._update_filename()
@@ -286,6 +265,9 @@ class ClustersView(pn.viewable.Viewer):
 
     # -------------------------------------------------------------- listing
     @param.depends("state.clusters_changed", watch=True)
+    def _on_clusters_changed(self) -> None:
+        self._refresh_when_shown()
+
     def _refresh(self) -> None:
         if self._notes is None:
             return

@@ -12,6 +12,7 @@ import param
 from explorer.app.state import PER_PAGE, AppState
 from explorer.app.views.gallery import CutoutGallery
 from explorer.app.views.keys import KeyboardShortcuts
+from explorer.app.views.save_selection import QuickSave
 from explorer.errors import LatentskyError
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class GridView(pn.viewable.Viewer):
         self.keys = KeyboardShortcuts(
             on_key=self.on_key, bindings=bindings, css_classes=["grid-keys"]
         )
+        self.quick_save = QuickSave(state, self._notes)
         self._render()
 
     # -------------------------------------------------------------- order
@@ -225,6 +227,7 @@ class GridView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             pn.Row(self._count, self._clear),
+            self.quick_save,
             pn.Row(self._sort, self._direction),
             pn.Row(self._prev, self._page_label, self._next),
             self.keys,

@@ -21,6 +21,7 @@ import param
 
 from explorer.app.services import JobSnapshot, subscribe_session
 from explorer.app.state import AppState
+from explorer.app.views.deferred import WhenShown
 from explorer.jobs import CANCEL, DEVICES, LOG, JobRunner
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,12 @@ class JobsView(pn.viewable.Viewer):
         self._start.on_click(self._on_start)
         self._cancel.on_click(self._on_cancel)
         self._kind.param.watch(self._on_kind, "value")
-        state.param.watch(lambda *_: self._refresh_clusters(), ["clusters_changed"])
+        self._refresh_clusters_when_shown = WhenShown(
+            state, "Re-embed", self._refresh_clusters
+        )
+        state.param.watch(
+            lambda *_: self._refresh_clusters_when_shown(), ["clusters_changed"]
+        )
         state.param.watch(lambda *_: self._refresh_labels(), ["positives", "negatives"])
 
         # job id -> the last phase this session saw (to act on transitions)

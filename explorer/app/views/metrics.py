@@ -251,7 +251,11 @@ class MetricsView(pn.viewable.Viewer):
         # the result comes back on the session's loop, under the document lock:
         # show() changes Bokeh models (the xi(r) source) directly
         self._future = services.run_off_loop(
-            self._xi.document or pn.state.curdoc, work, done, failed
+            self._xi.document or pn.state.curdoc,
+            work,
+            done,
+            failed,
+            pool=services.metrics_executor(),
         )
 
     def show(self, result: dict) -> None:

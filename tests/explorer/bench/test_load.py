@@ -31,15 +31,17 @@ def _bench(*args: str, timeout: float) -> dict:
     return json.loads(path.read_text())
 
 
-def test_two_sessions_hover_select_and_save(analysed_store, tmp_path):
+@pytest.mark.parametrize("client", ["bokeh", "browser"])
+def test_two_sessions_hover_select_and_save(analysed_store, tmp_path, client):
     from explorer.store.annotations import Annotations
 
     before = Annotations(analysed_store / "annotations.sqlite").clusters()
     record = _bench(
         "load", "--store", str(analysed_store), "--sessions", "2",
-        "--duration", "5", "--out", str(tmp_path), timeout=240,
+        "--duration", "5", "--client", client, "--out", str(tmp_path), timeout=240,
     )  # fmt: skip
     assert record["benchmark"] == "load"
+    assert record["results"]["client"] == client
     assert record["environment"]["cores"] >= 1
     results = record["results"]
     (count,) = results["per_session_count"]
