@@ -111,6 +111,7 @@ class AppState(param.Parameterized):
 
     def __init__(self, store: Store, **params) -> None:
         self.store = store
+        self._notes = None  # the annotations database, opened on first use
         #: explorer.app.render.images.CutoutImages shared by the store's sessions
         self.images = services.cutout_images(store)
         super().__init__(**params)
@@ -175,7 +176,11 @@ class AppState(param.Parameterized):
         from explorer.store.annotations import Annotations
 
         try:
-            return not Annotations.of_store(self.store).tags().empty
+            # one database object per session: opening one checks the schema
+            # in a write transaction, and every save in any session asks this
+            if self._notes is None:
+                self._notes = Annotations.of_store(self.store)
+            return self._notes.has_tags()
         except LatentskyError as exc:
             log.warning("annotations unreadable: %s", exc)
             return False

@@ -398,7 +398,8 @@ def measure(
 
 
 def run(args: argparse.Namespace) -> Path:
-    """Run the benchmark on a copy of ``--store``; write ``load-<date>.json``."""
+    """Run the benchmark on a copy of ``--store``; write ``load-<date>.json``
+    (``load-browser-<date>.json`` with ``--client browser``)."""
     from explorer.bench import store_copy, write_result
 
     with store_copy(args.store, "load") as root:
@@ -416,8 +417,10 @@ def run(args: argparse.Namespace) -> Path:
             f", on this machine's {os.cpu_count()} cores shared with the server; "
             "loopback only"
         )
+        # the two drivers measure different things: one record each
+        name = "load" if args.client == "bokeh" else "load-browser"
         return write_result(
-            "load", results, args.out, device=f"cpu ({os.cpu_count()} cores)"
+            name, results, args.out, device=f"cpu ({os.cpu_count()} cores)"
         )
 
 

@@ -9,7 +9,8 @@ session's document pulled and kept in sync from the server's ``PATCH-DOC``
 messages, and the UI events a browser would send (``mousemove``,
 ``selectiongeometry``, ``button_click``, a text input's value) sent as the
 same JSON. A step's latency is from sending the event to the patch that shows
-its result (the hover caption, the selection count, the "saved" line).
+its result (the hover caption; the selection count *and* the grid's new
+tiles; the "saved" line).
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class BokehUser:
             raise ConnectionError(f"expected ACK from {self.ws_url}, got {ack!r}")
         await self._protocol.create("PULL-DOC-REQ").send(self._socket)
         reply = await self._pop()
+        # a patch the session pushed before the reply is in the reply already
+        while reply is not None and reply.msgtype == "PATCH-DOC":
+            reply = await self._pop()
         if reply is None or reply.msgtype != "PULL-DOC-REPLY":
             raise ConnectionError(f"no document from {self.ws_url}: {reply!r}")
         reply.push_to_document(self.document)
@@ -264,6 +268,7 @@ class ClientSession:
         self.figure = self.user.map_figure()
         self.caption = self.user.one("HTML", "hover-caption")
         self.count = self.user.one("HTML", "selection-count")
+        self.grid = self.user.one("ReactiveESM", "selection-grid").data
         self.name = self.user.one("TextInput", "quick-name")
         self.button = self.user.one("Button", "quick-save")
         self.saved_line = self.user.one("HTML", "quick-saved")
@@ -294,10 +299,16 @@ class ClientSession:
             if expected != self._expected and expected > 0:
                 self._expected = expected
                 break
+        shown = list(self.grid.items)
         start = time.perf_counter()
         await self.user.box_select(self.figure, tuple(float(v) for v in box))
+        # done when the count is right and the grid shows the new page's tiles
         await self.user.wait_for(
-            lambda: _count_in(self.count.text) == expected, self.timeout_s
+            lambda: (
+                _count_in(self.count.text) == expected
+                and list(self.grid.items) != shown
+            ),
+            self.timeout_s,
         )
         self.selection_s.append(time.perf_counter() - start)
         self.selection_counts.append(expected)

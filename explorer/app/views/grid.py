@@ -9,6 +9,7 @@ import logging
 import panel as pn
 import param
 
+from explorer.app.services.pool import run_off_loop
 from explorer.app.state import PER_PAGE, AppState
 from explorer.app.views.gallery import CutoutGallery
 from explorer.app.views.keys import KeyboardShortcuts
@@ -55,6 +56,7 @@ class GridView(pn.viewable.Viewer):
             self._notes = None
         self._page_ids: list[int] = []
         self._n_pages = 1
+        self._tiles_generation = 0
         self._count = pn.pane.HTML(
             "No selection: draw a box or lasso on the map.",
             css_classes=["selection-count"],
@@ -178,6 +180,7 @@ class GridView(pn.viewable.Viewer):
         state = self.state
         n = len(state.selection_ids)
         if n == 0:
+            self._tiles_generation += 1  # a pending page is not shown
             self._count.object = "No selection: draw a box or lasso on the map."
             self._gallery.items = []
             self._page_ids, self._n_pages = [], 1
@@ -186,7 +189,6 @@ class GridView(pn.viewable.Viewer):
             return
         try:
             ids, n_pages = state.page_ids(PER_PAGE)
-            pngs = state.images.many(ids, state.display, TILE)
         except Exception as exc:
             log.exception("grid failed")
             state.notify("error", f"Cannot show the selection: {exc}")
@@ -198,7 +200,29 @@ class GridView(pn.viewable.Viewer):
         self._page_label.object = f"page {page + 1} / {n_pages:,}"
         self._prev.disabled = page == 0
         self._next.disabled = page >= n_pages - 1
-        self._gallery.show(ids, pngs, [str(i) for i in ids], self.marks())
+        self._show_tiles(ids)
+
+    def _show_tiles(self, ids) -> None:
+        """Render the page's tiles in the server's pool (reading and encoding
+        48 cutouts took ~0.25 s of the event loop that serves every user's
+        hovers), then show them; a newer page replaces a pending one."""
+        self._tiles_generation += 1
+        generation = self._tiles_generation
+        images, settings = self.state.images, self.state.display
+
+        def work() -> list[bytes]:
+            return images.many(ids, settings, TILE)
+
+        def done(pngs: list[bytes]) -> None:
+            if generation == self._tiles_generation:
+                self._gallery.show(ids, pngs, [str(i) for i in ids], self.marks())
+
+        def failed(exc: Exception) -> None:
+            if generation == self._tiles_generation:
+                log.error("grid failed: %s", exc)
+                self.state.notify("error", f"Cannot show the selection: {exc}")
+
+        run_off_loop(pn.state.curdoc, work, done, failed)
 
     def marks(self) -> list[str]:
         """The tile marks of the page: each tile's tag, plus the cursor."""

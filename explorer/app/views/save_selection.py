@@ -16,7 +16,9 @@ from explorer.app.state import AppState
 from explorer.app.views.cluster_provenance import selection_provenance
 
 
-def save_selection(state: AppState, notes, name: str, note: str = "") -> bool:
+def save_selection(
+    state: AppState, notes, name: str, note: str = "", *, announce: bool = True
+) -> bool:
     """Save ``state``'s selection as cluster ``name``; say what happened.
 
     Parameters
@@ -29,6 +31,8 @@ def save_selection(state: AppState, notes, name: str, note: str = "") -> bool:
         The cluster's name (stripped; must not be empty).
     note : str
         A free-text note stored with it.
+    announce : bool
+        Also say so in a notification (the caller may show it itself).
 
     Returns
     -------
@@ -56,9 +60,9 @@ def save_selection(state: AppState, notes, name: str, note: str = "") -> bool:
     except Exception as exc:  # noqa: BLE001 - shown to the user
         state.notify("error", f"Cannot save cluster {name!r}: {exc}")
         return False
-    state.notify(
-        "info", f"Saved cluster {name!r} with {len(state.selection_ids):,} sources."
-    )
+    if announce:
+        n = len(state.selection_ids)
+        state.notify("info", f"Saved cluster {name!r} with {n:,} sources.")
     state.param.trigger("clusters_changed")
     return True
 
@@ -92,7 +96,8 @@ class QuickSave(pn.viewable.Viewer):
 
     def _on_save(self, _=None) -> None:
         name = self._name.value_input or self._name.value
-        if save_selection(self.state, self._notes, name):
+        # the line under the button says it: no notification to every corner
+        if save_selection(self.state, self._notes, name, announce=False):
             n = len(self.state.selection_ids)
             self._saved.object = (
                 f"saved <b class='saved-name'>{html.escape(name.strip())}</b> "

@@ -156,6 +156,11 @@ class TagAnnotations(AnnotationsDatabase):
             frame[column] = frame[column].astype(np.int64)
         return frame
 
+    def has_tags(self) -> bool:
+        """Whether any source carries a tag (one indexed lookup, not the table)."""
+        with self._read() as con:
+            return bool(con.execute("SELECT EXISTS (SELECT 1 FROM tags)").fetchone()[0])
+
     def tags(self, tag: str | None = None) -> pd.DataFrame:
         """Current tags, oldest first.
 

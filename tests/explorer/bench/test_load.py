@@ -40,7 +40,7 @@ def test_two_sessions_hover_select_and_save(analysed_store, tmp_path, client):
         "load", "--store", str(analysed_store), "--sessions", "2",
         "--duration", "5", "--client", client, "--out", str(tmp_path), timeout=240,
     )  # fmt: skip
-    assert record["benchmark"] == "load"
+    assert record["benchmark"] == ("load" if client == "bokeh" else "load-browser")
     assert record["results"]["client"] == client
     assert record["environment"]["cores"] >= 1
     results = record["results"]

@@ -22,3 +22,13 @@ def test_tags_replace_and_untag(notes):
     assert notes.tag_of([4, 5]).tolist() == ["boring", ""]
     with pytest.raises(DataError, match="not one of"):
         notes.tag(1, "cool")
+
+
+def test_has_tags_follows_the_first_and_the_last_tag(notes):
+    assert not notes.has_tags()
+    notes.tag([3, 4], "interesting")
+    assert notes.has_tags()
+    notes.untag(3)
+    assert notes.has_tags()
+    notes.untag(4)
+    assert not notes.has_tags()
