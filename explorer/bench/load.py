@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from explorer.bench.load_client import run_count as run_bokeh_count
+from explorer.bench.load_user import SimulatedUser
 from explorer.bench.ui_browser import _LIT_PIXELS_JS as LIT_PIXELS_JS
 from explorer.bench.ui_browser import CHROMIUM, CHROMIUM_ARGS, FRAME_BG, LIT_PIXELS
 from explorer.bench.ui_server import free_port, rss_mib, start_server, stop_server
@@ -111,23 +112,14 @@ def _percentiles(values: list[float], scale: float = 1.0) -> dict[str, Any]:
     }
 
 
-class _Session:
+class _Session(SimulatedUser):
     """One browser context driving the dashboard."""
 
     def __init__(self, index: int, page, data, view, rng) -> None:
-        self.index = index
+        super().__init__(index, data, rng)
         self.page = page
-        self.data = data
         self.view = view
-        self.rng = rng
         self.frame: tuple[float, float, float, float] | None = None
-        self.hover_s: list[float] = []
-        self.selection_s: list[float] = []
-        self.save_s: list[float] = []
-        self.selection_counts: list[int] = []
-        self.saved: list[str] = []
-        self.errors: list[str] = []
-        self._expected = -1
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
 
     async def open(self, url: str) -> float:
@@ -184,21 +176,9 @@ class _Session:
             return
         self.hover_s.append(time.perf_counter() - start)
 
-    def _random_box(self) -> tuple[tuple[float, float, float, float], int]:
-        x, y = self.data.x, self.data.y
-        span = min(self.view[1] - self.view[0], self.view[3] - self.view[2])
-        while True:
-            row = int(self.rng.integers(self.data.n))
-            half = span * float(self.rng.uniform(0.02, 0.06))
-            box = (x[row] - half, y[row] - half, x[row] + half, y[row] + half)
-            inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
-            expected = int(inside.sum())
-            if expected != self._expected and expected > 0:
-                self._expected = expected
-                return box, expected
-
     async def select(self) -> None:
-        box, expected = self._random_box()
+        view = self.view
+        box, expected = self.random_box(min(view[1] - view[0], view[3] - view[2]))
         page = self.page
         p0, p1 = self._to_page(box[0], box[3]), self._to_page(box[2], box[1])
         await page.mouse.move(*p0)
@@ -233,20 +213,6 @@ class _Session:
         )
         self.save_s.append(time.perf_counter() - start)
         self.saved.append(name)
-
-    async def work(self, tag: str, until: float) -> None:
-        """Hover, select, save until ``until`` (``time.perf_counter``)."""
-        i = 0
-        while time.perf_counter() < until:
-            try:
-                for _ in range(3):
-                    await self.hover()
-                await self.select()
-                await self.save(f"load-{tag}-s{self.index}-{i}")
-            except Exception as exc:  # noqa: BLE001 - counted, reported
-                self.errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
-                return
-            i += 1
 
 
 async def _run_count(url: str, data, n: int, duration_s: float, tag: str) -> dict:

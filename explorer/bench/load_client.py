@@ -19,6 +19,8 @@ import asyncio
 import time
 from typing import Any
 
+from explorer.bench.load_user import SimulatedUser
+
 #: largest message accepted from the server (a page of cutouts is < 2 MiB)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -230,7 +232,7 @@ def _count_in(text: str) -> int | None:
     return int(found.group(1).replace(",", "")) if found else None
 
 
-class ClientSession:
+class ClientSession(SimulatedUser):
     """One simulated user's loop: hover, box-select, save (as the browser run).
 
     Parameters
@@ -248,18 +250,9 @@ class ClientSession:
     """
 
     def __init__(self, index: int, user: BokehUser, data, rng, step_timeout_s: float):
-        self.index = index
+        super().__init__(index, data, rng)
         self.user = user
-        self.data = data
-        self.rng = rng
         self.timeout_s = step_timeout_s
-        self.hover_s: list[float] = []
-        self.selection_s: list[float] = []
-        self.save_s: list[float] = []
-        self.selection_counts: list[int] = []
-        self.saved: list[str] = []
-        self.errors: list[str] = []
-        self._expected = -1
 
     async def open(self) -> float:
         """Connect and receive the page (seconds)."""
@@ -289,19 +282,12 @@ class ClientSession:
 
     async def select(self) -> None:
         x, y = self.data.x, self.data.y
-        span = min(float(x.max() - x.min()), float(y.max() - y.min()))
-        while True:
-            row = int(self.rng.integers(self.data.n))
-            half = span * float(self.rng.uniform(0.02, 0.06))
-            box = (x[row] - half, y[row] - half, x[row] + half, y[row] + half)
-            inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
-            expected = int(inside.sum())
-            if expected != self._expected and expected > 0:
-                self._expected = expected
-                break
+        box, expected = self.random_box(
+            min(float(x.max() - x.min()), float(y.max() - y.min()))
+        )
         shown = list(self.grid.items)
         start = time.perf_counter()
-        await self.user.box_select(self.figure, tuple(float(v) for v in box))
+        await self.user.box_select(self.figure, box)
         # done when the count is right and the grid shows the new page's tiles
         await self.user.wait_for(
             lambda: (
@@ -320,20 +306,6 @@ class ClientSession:
         await self.user.wait_for(lambda: name in self.saved_line.text, self.timeout_s)
         self.save_s.append(time.perf_counter() - start)
         self.saved.append(name)
-
-    async def work(self, tag: str, until: float) -> None:
-        """Hover three times, select, save; again until ``until``."""
-        i = 0
-        while time.perf_counter() < until:
-            try:
-                for _ in range(3):
-                    await self.hover()
-                await self.select()
-                await self.save(f"load-{tag}-s{self.index}-{i}")
-            except Exception as exc:  # noqa: BLE001 - counted, reported
-                self.errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
-                return
-            i += 1
 
 
 async def run_count(

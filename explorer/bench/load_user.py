@@ -1,0 +1,90 @@
+"""What both drivers of ``bench load`` share: a simulated user's loop.
+
+A user hovers three times, box-selects, saves the selection as a uniquely
+named cluster, and starts again until the time is up; the first failure ends
+its loop and is reported. The browser driver (:mod:`explorer.bench.load`) and
+the Bokeh-protocol driver (:mod:`explorer.bench.load_client`) implement the
+three steps; the timings, the choice of boxes and the loop are here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class SimulatedUser:
+    """One user's timings and loop; subclasses implement the steps.
+
+    Parameters
+    ----------
+    index : int
+        The user's number (in the names of the clusters it saves).
+    data : explorer.app.data.MapData
+        The served map (where the sources are).
+    rng : numpy.random.Generator
+        Where it hovers and selects.
+    """
+
+    def __init__(self, index: int, data, rng: np.random.Generator) -> None:
+        self.index = index
+        self.data = data
+        self.rng = rng
+        self.hover_s: list[float] = []
+        self.selection_s: list[float] = []
+        self.save_s: list[float] = []
+        self.selection_counts: list[int] = []
+        self.saved: list[str] = []
+        self.errors: list[str] = []
+        self._expected = -1
+
+    def random_box(self, span: float) -> tuple[tuple[float, float, float, float], int]:
+        """A square around a random source, 4-12 % of ``span`` wide, holding a
+        number of sources other than the previous box's (so the page changes).
+
+        Returns
+        -------
+        tuple
+            ``((x0, y0, x1, y1), number of sources inside)``.
+        """
+        x, y = self.data.x, self.data.y
+        while True:
+            row = int(self.rng.integers(self.data.n))
+            half = span * float(self.rng.uniform(0.02, 0.06))
+            box = (x[row] - half, y[row] - half, x[row] + half, y[row] + half)
+            inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+            expected = int(inside.sum())
+            if expected != self._expected and expected > 0:
+                self._expected = expected
+                return tuple(float(v) for v in box), expected
+
+    async def hover(self) -> None:
+        """Hover a random source; time until its caption is shown."""
+        raise NotImplementedError
+
+    async def select(self) -> None:
+        """Box-select; time until the selection is shown."""
+        raise NotImplementedError
+
+    async def save(self, name: str) -> None:
+        """Save the selection as cluster ``name``; time until it is confirmed."""
+        raise NotImplementedError
+
+    async def work(self, tag: str, until: float) -> None:
+        """Hover three times, select, save; again until ``until``
+        (``time.perf_counter``)."""
+        i = 0
+        while time.perf_counter() < until:
+            try:
+                for _ in range(3):
+                    await self.hover()
+                await self.select()
+                await self.save(f"load-{tag}-s{self.index}-{i}")
+            except Exception as exc:  # noqa: BLE001 - counted, reported
+                self.errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+                return
+            i += 1
+
+
+__all__ = ["SimulatedUser"]

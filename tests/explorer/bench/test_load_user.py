@@ -1,0 +1,37 @@
+"""The load drivers' shared parts, without a server."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from explorer.bench.load_client import _count_in, _map
+from explorer.bench.load_user import SimulatedUser
+
+
+def test_the_selection_count_is_read_from_the_grid_line():
+    assert _count_in("<b>1,234</b> sources selected") == 1234
+    assert _count_in("&lt;b&gt;7&lt;/b&gt; sources selected") == 7
+    assert _count_in("No selection: draw a box or lasso on the map.") is None
+
+
+def test_events_carry_plain_mappings_as_bokehjs_does():
+    assert _map(type="rect", x0=1.0) == {
+        "type": "map",
+        "entries": [["type", "rect"], ["x0", 1.0]],
+    }
+
+
+def test_each_box_holds_what_it_says_and_differs_from_the_last():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=500), rng.normal(size=500)
+    user = SimulatedUser(0, SimpleNamespace(x=x, y=y, n=500), np.random.default_rng(0))
+    previous = None
+    for _ in range(20):
+        (x0, y0, x1, y1), expected = user.random_box(4.0)
+        inside = int(((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).sum())
+        assert inside == expected > 0
+        assert expected != previous
+        assert 0.16 <= x1 - x0 <= 0.48 + 1e-12  # 4-12 % of the span
+        previous = expected
