@@ -193,19 +193,15 @@ class GridView(pn.viewable.Viewer):
             log.exception("grid failed")
             state.notify("error", f"Cannot show the selection: {exc}")
             return
-        page = min(state.page, n_pages - 1)
-        self._page_ids, self._n_pages = [int(i) for i in ids], n_pages
-        self.cursor = min(self.cursor, max(len(ids) - 1, 0))
         self._count.object = f"<b>{n:,}</b> sources selected"
-        self._page_label.object = f"page {page + 1} / {n_pages:,}"
-        self._prev.disabled = page == 0
-        self._next.disabled = page >= n_pages - 1
-        self._show_tiles(ids)
+        self._show_page(ids, min(state.page, n_pages - 1), n_pages)
 
-    def _show_tiles(self, ids) -> None:
+    def _show_page(self, ids, page: int, n_pages: int) -> None:
         """Render the page's tiles in the server's pool (reading and encoding
         48 cutouts took ~0.25 s of the event loop that serves every user's
-        hovers), then show them; a newer page replaces a pending one."""
+        hovers), then show them with the page label; a newer page replaces a
+        pending one. The keys act on the page shown, so the page's ids, the
+        cursor and the label change together with the tiles."""
         self._tiles_generation += 1
         generation = self._tiles_generation
         images, settings = self.state.images, self.state.display
@@ -214,8 +210,14 @@ class GridView(pn.viewable.Viewer):
             return images.many(ids, settings, TILE)
 
         def done(pngs: list[bytes]) -> None:
-            if generation == self._tiles_generation:
-                self._gallery.show(ids, pngs, [str(i) for i in ids], self.marks())
+            if generation != self._tiles_generation:
+                return
+            self._page_ids, self._n_pages = [int(i) for i in ids], n_pages
+            self.cursor = min(self.cursor, max(len(ids) - 1, 0))
+            self._page_label.object = f"page {page + 1} / {n_pages:,}"
+            self._prev.disabled = page == 0
+            self._next.disabled = page >= n_pages - 1
+            self._gallery.show(ids, pngs, [str(i) for i in ids], self.marks())
 
         def failed(exc: Exception) -> None:
             if generation == self._tiles_generation:
