@@ -7,8 +7,9 @@ session first opens the page at the same moment (``open_s``: ``goto`` until
 the map is drawn), then for ``--duration`` seconds repeats: hover onto a
 random source (``hover``: move until the cutout caption changed), box-select
 (``selection``: mouse up until the grid shows the expected count), save the
-selection as a uniquely named cluster from the Selection tab (``save``: click
-until the tab says it was saved).
+selection as a uniquely named cluster from the Clusters tab (``save``: click
+until it is listed), then back to the Selection tab. (The Bokeh-client driver,
+:mod:`explorer.bench.load_client`, saves from the Selection tab instead.)
 
 Afterwards the clusters in ``annotations.sqlite`` are counted: every save
 that was confirmed in a page must be there exactly once. Page errors, timeouts
@@ -201,18 +202,24 @@ class _Session(SimulatedUser):
         self.selection_counts.append(expected)
 
     async def save(self, name: str) -> None:
-        """Save the selection as a cluster from the Selection tab (its name
-        field and button), until the tab says it was saved."""
+        """Save the selection from the Clusters tab, then go back to the
+        Selection tab (the browser run keeps the flow it was first measured
+        with; the Bokeh-client run saves from the Selection tab)."""
         page = self.page
-        await page.locator(".quick-name input").first.fill(name)
+        await page.locator(".bk-tab", has_text="Clusters").first.click()
+        await page.get_by_placeholder("e.g. rings").first.fill(name)
         start = time.perf_counter()
-        await page.locator(".quick-save button").first.click()
+        await page.get_by_role("button", name="Save selection as cluster").click()
         exact = re.compile(f"^{re.escape(name)}$")
-        await page.locator(".quick-saved .saved-name", has_text=exact).first.wait_for(
+        await page.locator(".cluster-name", has_text=exact).first.wait_for(
             timeout=STEP_TIMEOUT_MS
         )
         self.save_s.append(time.perf_counter() - start)
         self.saved.append(name)
+        await page.locator(".bk-tab", has_text="Selection").first.click()
+        await page.locator(".selection-count div").first.wait_for(
+            timeout=STEP_TIMEOUT_MS
+        )
 
 
 async def _run_count(url: str, data, n: int, duration_s: float, tag: str) -> dict:

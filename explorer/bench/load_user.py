@@ -74,15 +74,18 @@ class SimulatedUser:
     async def work(self, tag: str, until: float) -> None:
         """Hover three times, select, save; again until ``until``
         (``time.perf_counter``)."""
-        i = 0
+        i, step = 0, "hover"
         while time.perf_counter() < until:
             try:
+                step = "hover"
                 for _ in range(3):
                     await self.hover()
+                step = "select"
                 await self.select()
+                step = "save"
                 await self.save(f"load-{tag}-s{self.index}-{i}")
             except Exception as exc:  # noqa: BLE001 - counted, reported
-                self.errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+                self.errors.append(f"{step}: {type(exc).__name__}: {str(exc)[:200]}")
                 return
             i += 1
 
