@@ -13,5 +13,6 @@ Only this package imports Panel, Bokeh and HoloViews. Its rooms:
 - ``views/``: one ``pn.viewable.Viewer`` each, reading the state;
 - ``upload``: uploaded FITS cutouts (checks, embedding through the job
   runner);
-- ``main``: the page layout.
+- ``main``: the page layout;
+- ``client``: a Bokeh-protocol client of a served page (``bench load``).
 """

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from explorer.bench.load_client import _count_in, _map
+from explorer.app.client import _map
+from explorer.bench.load_client import _count_in
 from explorer.bench.load_user import SimulatedUser
 
 
