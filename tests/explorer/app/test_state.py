@@ -89,7 +89,9 @@ def test_hover_finds_the_nearest_source_within_the_radius(state):
     state.hovered_id = None
     assert state.hover_at(far, y, radius=1.0) is None
     assert state.id_at(far, y, radius=1.0) is None
-    assert state.id_at(far, y, radius=1e9) == data.ids[np.argmax(data.x)]
+    # the nearest in 2-D (not always the one of largest x: y counts too)
+    nearest = np.argmin(np.hypot(data.x - far, data.y - y))
+    assert state.id_at(far, y, radius=1e9) == data.ids[nearest]
 
 
 # ------------------------------------------------------------- selection
