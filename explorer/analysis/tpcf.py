@@ -49,6 +49,7 @@ from explorer.analysis.tpcf_pairs import (
     pair_counts_tree,
     random_pairs,
 )
+from explorer.analysis.tpcf_resample import BinnedPairs
 from explorer.analysis.validate import finite_rows
 from explorer.errors import DataError
 
@@ -171,7 +172,8 @@ N_RESAMPLES = {"bootstrap": 30, "jackknife": 20}
 #: (:func:`matched_random_pairs`); above, the analytic large-n limit, whose
 #: bias (about 2 / n on the score) is far below any sigma there.
 FINITE_N_MAX = 1000
-#: Resamples of more points than this count pairs on the FFT grid.
+#: Resamples of more points than this count pairs on the FFT grid (fewer:
+#: one exact pair list, :class:`~explorer.analysis.tpcf_resample.BinnedPairs`).
 RESAMPLE_TREE_MAX = 1000
 
 
@@ -342,20 +344,21 @@ def resampled_scores(
         ``(n_resamples,)`` scores and ``(n_resamples, n_bins)`` ``xi``; NaN
         for a degenerate resample.
     """
+    weights = resample_weights(len(Y), method, n_resamples, seed)
     counter = GridPairCounter.build(Y, edges) if len(Y) > RESAMPLE_TREE_MAX else None
-    count = counter.counts if counter is not None else None
+    if counter is not None:
+        counts = [counter.counts(w) for w in weights]
+    else:
+        # one pair list for every resample: the tree counts, several times faster
+        counts = list(BinnedPairs.build(Y, edges).counts(np.asarray(weights)))
     scores, xis = [], []
-    for w in resample_weights(len(Y), method, n_resamples, seed):
+    for w, dd in zip(weights, counts, strict=True):
         keep = w > 0
         if keep.sum() < 3:
             scores.append(np.nan)
             xis.append(np.full(len(edges) - 1, np.nan))
             continue
         cov = np.atleast_2d(np.cov(Y[keep].T, fweights=w[keep].astype(np.int64)))
-        if count is not None:
-            dd = count(w)
-        else:
-            dd = pair_counts_tree(Y[keep], edges, w[keep])
         total = float(w.sum())
         rr = random_pairs(cov, edges, total * total - float(np.sum(w * w)))
         res = assemble(dd, rr, edges, len(Y), Y.shape[1])

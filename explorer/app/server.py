@@ -67,7 +67,7 @@ def warm_up(store: Store, version: str) -> float:
     if "anomaly_score" in data.table:
         scores = data.table["anomaly_score"].to_numpy(dtype=np.float64)
         top = np.argsort(-np.nan_to_num(scores, nan=-np.inf))[:PER_PAGE]
-        services.cutout_images(store).many(data.ids[top], "lupton", TILE)
+        services.cutout_images(store).tiles(data.ids[top], "lupton", TILE)
     # the first selection would otherwise pay for importing scikit-learn
     clusters = data.table["cluster"].to_numpy() if "cluster" in data.table else None
     selection_metrics(

@@ -112,7 +112,7 @@ class AppState(param.Parameterized):
     def __init__(self, store: Store, **params) -> None:
         self.store = store
         self._notes = None  # the annotations database, opened on first use
-        #: explorer.app.render.images.CutoutImages shared by the store's sessions
+        #: explorer.app.render.tiles.CutoutImages shared by the store's sessions
         self.images = services.cutout_images(store)
         super().__init__(**params)
         versions = store.versions

@@ -59,6 +59,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or value < 0:
+        msg = f"expected a number >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def positive_int_list(text: str) -> list[int]:
     """An argparse type: comma-separated integers >= 1, e.g. ``1,5,20``."""
     try:
@@ -98,6 +110,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         metavar="S",
         help="seconds of hover/select/save per session count (default 60)",
+    )
+    parser.add_argument(
+        "--think",
+        type=non_negative_float,
+        default=0.0,
+        metavar="S",
+        help="each user pauses about S seconds after every step, as a person "
+        "looks at what appeared (default 0: a stress test, writes load-*.json; "
+        "S > 0 writes load-*-paced-*.json)",
     )
 
 
@@ -222,7 +243,9 @@ class _Session(SimulatedUser):
         )
 
 
-async def _run_count(url: str, data, n: int, duration_s: float, tag: str) -> dict:
+async def _run_count(
+    url: str, data, n: int, duration_s: float, tag: str, think_s: float = 0.0
+) -> dict:
     """``n`` concurrent sessions for ``duration_s``; their timings and saves."""
     from playwright.async_api import async_playwright
 
@@ -241,6 +264,7 @@ async def _run_count(url: str, data, n: int, duration_s: float, tag: str) -> dic
             page.set_default_timeout(STEP_TIMEOUT_MS)
             rng = np.random.default_rng(1000 * n + i)
             sessions.append(_Session(i, page, data, view, rng))
+            sessions[-1].think_s = think_s
         open_s = await asyncio.gather(*(s.open(url) for s in sessions))
         await asyncio.gather(*(s.prepare() for s in sessions))
         until = time.perf_counter() + duration_s
@@ -306,7 +330,11 @@ def _check_annotations(store_root: Path, saved: list[str]) -> dict[str, Any]:
 
 
 def measure(
-    store_root: Path, counts: list[int], duration_s: float, client: str = "bokeh"
+    store_root: Path,
+    counts: list[int],
+    duration_s: float,
+    client: str = "bokeh",
+    think_s: float = 0.0,
 ) -> dict:
     """Serve ``store_root`` on loopback and run each session count in turn.
 
@@ -321,6 +349,8 @@ def measure(
     client : {"bokeh", "browser"}
         Bokeh-protocol clients (:mod:`explorer.bench.load_client`) or headless
         chromium pages.
+    think_s : float
+        Each user's pause after every step (0: a stress test, no pause).
 
     Returns
     -------
@@ -342,11 +372,11 @@ def measure(
             if client == "bokeh":
                 run = asyncio.run(
                     run_bokeh_count(
-                        url, data, n, duration_s, tag, STEP_TIMEOUT_MS / 1000
+                        url, data, n, duration_s, tag, STEP_TIMEOUT_MS / 1000, think_s
                     )
                 )
             else:
-                run = asyncio.run(_run_count(url, data, n, duration_s, tag))
+                run = asyncio.run(_run_count(url, data, n, duration_s, tag, think_s))
             per_count.append(_summary(n, run))
             saved += [name for s in run["sessions"] for name in s.saved]
             log.info("load %d sessions: %s", n, per_count[-1])
@@ -357,6 +387,7 @@ def measure(
     return {
         "n_sources": store.n_sources,
         "duration_s_per_count": duration_s,
+        "think_s": think_s,
         "server_start_to_http_200_s": round(start_s, 1),
         "server_rss_mib_end": round(rss, 1),
         "per_session_count": per_count,
@@ -377,7 +408,9 @@ def run(args: argparse.Namespace) -> Path:
 
     with store_copy(args.store, "load") as root:
         logging.basicConfig(level=logging.INFO)
-        results = measure(root, list(args.sessions), args.duration, args.client)
+        results = measure(
+            root, list(args.sessions), args.duration, args.client, args.think
+        )
         results["client"] = args.client
         results["note"] = (
             (
@@ -390,8 +423,11 @@ def run(args: argparse.Namespace) -> Path:
             f", on this machine's {os.cpu_count()} cores shared with the server; "
             "loopback only"
         )
-        # the two drivers measure different things: one record each
+        # the two drivers (and a stress run vs a paced one) measure
+        # different things: one record each
         name = "load" if args.client == "bokeh" else "load-browser"
+        if args.think > 0:
+            name += "-paced"
         return write_result(
             name, results, args.out, device=f"cpu ({os.cpu_count()} cores)"
         )

@@ -111,9 +111,16 @@ class ClientSession(SimulatedUser):
 
 
 async def run_count(
-    url: str, data, n: int, duration_s: float, tag: str, step_timeout_s: float
+    url: str,
+    data,
+    n: int,
+    duration_s: float,
+    tag: str,
+    step_timeout_s: float,
+    think_s: float = 0.0,
 ) -> dict:
-    """``n`` concurrent Bokeh-client users for ``duration_s`` seconds.
+    """``n`` concurrent Bokeh-client users for ``duration_s`` seconds, each
+    pausing ``think_s`` after every step.
 
     Returns
     -------
@@ -134,6 +141,8 @@ async def run_count(
         )
         for i in range(n)
     ]
+    for session in sessions:
+        session.think_s = think_s
     opened = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
     open_s = []
     for session, result in zip(sessions, opened, strict=True):

@@ -2,13 +2,16 @@
 
 A user hovers three times, box-selects, saves the selection as a uniquely
 named cluster, and starts again until the time is up; the first failure ends
-its loop and is reported. The browser driver (:mod:`explorer.bench.load`) and
-the Bokeh-protocol driver (:mod:`explorer.bench.load_client`) implement the
-three steps; the timings, the choice of boxes and the loop are here.
+its loop and is reported. With a think time, it pauses that long after each
+step (as a person looks at what appeared); without, it is a stress test. The
+browser driver (:mod:`explorer.bench.load`) and the Bokeh-protocol driver
+(:mod:`explorer.bench.load_client`) implement the three steps; the timings,
+the choice of boxes and the loop are here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import numpy as np
@@ -25,10 +28,15 @@ class SimulatedUser:
         The served map (where the sources are).
     rng : numpy.random.Generator
         Where it hovers and selects.
+    think_s : float
+        Pause after each step, in seconds (not counted in any latency).
     """
 
-    def __init__(self, index: int, data, rng: np.random.Generator) -> None:
+    def __init__(
+        self, index: int, data, rng: np.random.Generator, think_s: float = 0.0
+    ) -> None:
         self.index = index
+        self.think_s = float(think_s)
         self.data = data
         self.rng = rng
         self.hover_s: list[float] = []
@@ -71,6 +79,12 @@ class SimulatedUser:
         """Save the selection as cluster ``name``; time until it is confirmed."""
         raise NotImplementedError
 
+    async def think(self) -> None:
+        """Pause :attr:`think_s` seconds (jittered +-50 %, so that users do not
+        act in lockstep)."""
+        if self.think_s > 0:
+            await asyncio.sleep(self.think_s * float(self.rng.uniform(0.5, 1.5)))
+
     async def work(self, tag: str, until: float) -> None:
         """Hover three times, select, save; again until ``until``
         (``time.perf_counter``)."""
@@ -80,10 +94,13 @@ class SimulatedUser:
                 step = "hover"
                 for _ in range(3):
                     await self.hover()
+                    await self.think()
                 step = "select"
                 await self.select()
+                await self.think()
                 step = "save"
                 await self.save(f"load-{tag}-s{self.index}-{i}")
+                await self.think()
             except Exception as exc:  # noqa: BLE001 - counted, reported
                 self.errors.append(f"{step}: {type(exc).__name__}: {str(exc)[:200]}")
                 return

@@ -68,8 +68,33 @@ def add_ssl_arguments(parser: argparse.ArgumentParser) -> None:
         default=3000,
         help="sources in the per-epoch k-NN evaluation subset",
     )
+    parser.add_argument(
+        "--contestants",
+        type=_contestants,
+        default=None,
+        metavar="A,B",
+        help="run only these besides ours: previous, reference, supervised, pca "
+        "(default all)",
+    )
+    parser.add_argument(
+        "--tag",
+        default=None,
+        help="write ssl-TAG-<date>.json (a focused run beside the full one)",
+    )
     add_device_option(parser, default="cpu")
     add_workers_option(parser, default=1)
+
+
+def _contestants(text: str) -> tuple[str, ...]:
+    from explorer.bench.ssl import CONTESTANTS
+
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in CONTESTANTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected names from {', '.join(CONTESTANTS)}"
+        )
+    return names
 
 
 def run_ssl(args: argparse.Namespace) -> Path:
@@ -86,6 +111,8 @@ def run_ssl(args: argparse.Namespace) -> Path:
         workers=args.workers,
         quick=args.quick,
         tune_trials=args.trials,
+        **({"contestants": args.contestants} if args.contestants else {}),
+        tag=args.tag,
     )
 
 

@@ -16,14 +16,13 @@ Which bands go to R, G, B is :attr:`DisplaySettings.rgb` (band names); by
 default the reddest three, reddest in R (:func:`rgb_order`). Three equal
 names give a grey image of that band. :class:`DisplaySettings` is the one
 value the hover, the grids, the inspector and PNG exports all render with;
-:class:`CutoutImages` caches PNGs keyed by ``(id, settings, size)``.
+:class:`~explorer.app.render.tiles.CutoutImages` caches PNGs keyed by
+``(id, settings, size)``.
 """
 
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,7 +42,6 @@ __all__ = [
     "INTERVALS",
     "LOG_A",
     "STRETCHES",
-    "CutoutImages",
     "DisplaySettings",
     "interval_of",
     "render",
@@ -321,83 +319,3 @@ def cutout_png(
 ) -> bytes:
     """:func:`render` then :func:`to_png` in one call."""
     return to_png(render(cutout, bands, settings), size)
-
-
-class CutoutImages:
-    """PNG renderings of a store's cutouts with a thread-safe LRU cache.
-
-    Parameters
-    ----------
-    store : explorer.store.Store
-        Source of cutouts (read by id).
-    max_items : int
-        Number of PNGs kept (a 160 px PNG is ~20-60 kB).
-    """
-
-    def __init__(self, store, max_items: int = 4096) -> None:
-        self.store = store
-        self.max_items = int(max_items)
-        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def png(
-        self,
-        source_id: int,
-        settings: DisplaySettings | str = "lupton",
-        size: int = 128,
-    ) -> bytes:
-        """PNG bytes of source ``source_id`` (cached by id, settings and size).
-
-        Raises
-        ------
-        explorer.errors.StoreError
-            If the id is not in the store.
-        ValueError
-            For an unknown stretch or band.
-        """
-        settings = DisplaySettings.coerce(settings)
-        key = (int(source_id), settings, int(size))
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                self.hits += 1
-                return self._cache[key]
-        cutout = self.store.cutout(int(source_id))
-        data = cutout_png(cutout, self.store.bands, settings, size)
-        with self._lock:
-            self.misses += 1
-            self._cache[key] = data
-            self._trim()
-        return data
-
-    def many(
-        self,
-        ids: Sequence[int],
-        settings: DisplaySettings | str = "lupton",
-        size: int = 96,
-    ) -> list[bytes]:
-        """PNGs of several sources; uncached cutouts are read in one batch."""
-        settings = DisplaySettings.coerce(settings)
-        ids = [int(i) for i in ids]
-        with self._lock:
-            missing = [i for i in ids if (i, settings, int(size)) not in self._cache]
-        if missing:
-            rows = self.store.rows_of(missing)
-            order = np.argsort(rows)
-            block = self.store.cutouts_at(rows[order])
-            rendered = {
-                missing[k]: cutout_png(block[pos], self.store.bands, settings, size)
-                for pos, k in enumerate(order)
-            }
-            with self._lock:
-                for i, data in rendered.items():
-                    self._cache[(i, settings, int(size))] = data
-                    self.misses += 1
-                self._trim()
-        return [self.png(i, settings, size) for i in ids]
-
-    def _trim(self) -> None:
-        while len(self._cache) > self.max_items:
-            self._cache.popitem(last=False)

@@ -9,7 +9,7 @@ here, and bounded:
   subscribed sessions (:func:`subscribe_session`);
 - :mod:`~explorer.app.services.pool`: the thread pools for work too slow
   for the event loop (:func:`executor`, :func:`metrics_executor`,
-  :func:`run_off_loop`);
+  :func:`hover_executor`, :func:`run_off_loop`);
 - :mod:`~explorer.app.services.busy`: each session's own busy spinner;
 - :mod:`~explorer.app.services.caches`: the map tables (:func:`map_data`),
   cutout PNGs (:func:`cutout_images`) and similarity indexes
@@ -24,6 +24,7 @@ from explorer.app.services.caches import (
 )
 from explorer.app.services.pool import (
     executor,
+    hover_executor,
     in_session,
     metrics_executor,
     run_off_loop,
@@ -43,6 +44,7 @@ __all__ = [
     "StoreWatch",
     "cutout_images",
     "executor",
+    "hover_executor",
     "in_session",
     "map_data",
     "metrics_executor",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from explorer.app.data import MapData
-from explorer.app.render.images import CutoutImages
+from explorer.app.render.tiles import CutoutImages
 from explorer.store.layout import INDEX, MAP
 from explorer.store.location import store_path
 

@@ -364,7 +364,7 @@ class AnomalyView(pn.viewable.Viewer):
         page_tags = tags.loc[page_ids].tolist() if tags is not None else None
         if review is not None:
             page_tags = review.marks(page_tags)
-        pngs = state.images.many(page_ids, state.display, TILE)
+        pngs = state.images.tiles(page_ids, state.display, TILE)
         flags = flag_text(state.data.table, rows[sl])
         captions = [
             f"{i} · {t}" + (f" · {f}" if f else "")

@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from explorer.analysis.clusters import cluster_name
+from explorer.app import services
 from explorer.app.coords import format_radec
 from explorer.app.render.images import rgb_order
 from explorer.app.state import AppState
@@ -84,6 +85,7 @@ class CutoutView(pn.viewable.Viewer):
             label="Inspect", width=90, disabled=True, css_classes=["inspect-hovered"]
         )
         self._inspect.on_click(self._on_inspect)
+        self._generation = 0
         self._caption = pn.pane.HTML(
             HOVER_HINT,
             css_classes=["hover-caption"],
@@ -96,20 +98,48 @@ class CutoutView(pn.viewable.Viewer):
 
     @param.depends("state.hovered_id", "state.display", "state.version", watch=True)
     def _update(self) -> None:
+        """Show the hovered source: caption and cutout together, the cutout
+        read and rendered in :func:`~explorer.app.services.hover_executor`
+        (a newer hover replaces a pending one)."""
+        self._generation += 1
+        generation = self._generation
         source_id = self.state.hovered_id
         self._inspect.disabled = source_id is None
         if source_id is None:
             self._image.object = None
             self._caption.object = HOVER_HINT
             return
+        images, display = self.state.images, self.state.display
         try:
-            self._image.object = self.state.images.png(
-                source_id, self.state.display, SIZE
-            )
-            self._caption.object = describe(self.state, source_id)
-        except Exception as exc:
-            log.exception("hover cutout failed")
-            self._caption.object = f"Cannot show source {source_id}: {exc}"
+            caption = describe(self.state, source_id)
+        except Exception as exc:  # noqa: BLE001 - shown in the caption
+            log.exception("hover caption failed")
+            caption = f"Cannot show source {source_id}: {exc}"
+
+        def work() -> bytes:
+            if generation != self._generation:
+                return b""  # hovered away before it started
+            return images.png(source_id, display, SIZE)
+
+        def done(png: bytes) -> None:
+            if generation == self._generation:
+                self._image.object = png
+                self._caption.object = caption
+
+        def failed(exc: Exception) -> None:
+            if generation == self._generation:
+                log.error("hover cutout of %s failed: %s", source_id, exc)
+                self._image.object = None
+                self._caption.object = f"Cannot show source {source_id}: {exc}"
+
+        services.run_off_loop(
+            pn.state.curdoc,
+            work,
+            done,
+            failed,
+            pool=services.hover_executor(),
+            spinner=False,
+        )
 
     def __panel__(self):
         return pn.Column(

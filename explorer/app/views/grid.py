@@ -207,7 +207,7 @@ class GridView(pn.viewable.Viewer):
         images, settings = self.state.images, self.state.display
 
         def work() -> list[bytes]:
-            return images.many(ids, settings, TILE)
+            return images.tiles(ids, settings, TILE)
 
         def done(pngs: list[bytes]) -> None:
             if generation != self._tiles_generation:

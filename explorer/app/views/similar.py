@@ -245,7 +245,7 @@ class SimilarView(pn.viewable.Viewer):
             ),
         ]
         marks = ["query"] * len(query) + self._marks(ids)
-        pngs = state.images.many(shown, state.display, TILE)
+        pngs = state.images.tiles(shown, state.display, TILE)
         self._gallery.show(shown, pngs, captions, marks)
 
     def _radec(self, ids) -> list[str]:

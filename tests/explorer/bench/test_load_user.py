@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -36,3 +38,32 @@ def test_each_box_holds_what_it_says_and_differs_from_the_last():
         assert expected != previous
         assert 0.16 <= x1 - x0 <= 0.48 + 1e-12  # 4-12 % of the span
         previous = expected
+
+
+class _Recorder(SimulatedUser):
+    """A user whose steps only record when they happened."""
+
+    def __init__(self, think_s: float) -> None:
+        data = SimpleNamespace(x=np.zeros(1), y=np.zeros(1), n=1)
+        super().__init__(0, data, np.random.default_rng(1), think_s)
+        self.at: list[tuple[str, float]] = []
+
+    async def hover(self) -> None:
+        self.at.append(("hover", time.perf_counter()))
+
+    async def select(self) -> None:
+        self.at.append(("select", time.perf_counter()))
+
+    async def save(self, name: str) -> None:
+        self.at.append(("save", time.perf_counter()))
+
+
+def test_a_thinking_user_pauses_after_every_step_and_a_stressing_one_does_not():
+    paced, stress = _Recorder(0.02), _Recorder(0.0)
+    asyncio.run(paced.work("t", time.perf_counter() + 0.05))
+    steps = [name for name, _ in paced.at[:5]]
+    assert steps == ["hover", "hover", "hover", "select", "save"]
+    gaps = np.diff([t for _, t in paced.at])
+    assert gaps.min() >= 0.5 * 0.02 - 1e-3  # the pause is jittered by +-50 %
+    asyncio.run(stress.work("t", time.perf_counter() + 0.01))
+    assert len(stress.at) > 5 * len(paced.at) or len(stress.at) > 100

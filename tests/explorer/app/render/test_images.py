@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from explorer.app.render import images
+from explorer.app.render.tiles import CutoutImages
 from explorer.errors import StoreError
 
 
@@ -181,7 +182,7 @@ def test_cutout_images_cache(small_store):
     from explorer.store import Store
 
     store = Store.open(small_store)
-    cache = images.CutoutImages(store, max_items=3)
+    cache = CutoutImages(store, max_items=3)
     first = int(store.ids[0])
     png = cache.png(first, "lupton", 64)
     assert Image.open(io.BytesIO(png)).size == (64, 64)
@@ -196,3 +197,25 @@ def test_cutout_images_cache(small_store):
     assert len(many) == 5 and len(cache._cache) <= 3
     with pytest.raises(StoreError, match="not in store"):
         cache.png(-12345)
+
+
+def test_tiles_keep_small_cutouts_at_their_own_resolution(small_store):
+    """A tile no larger than the cutout's side is sent as the cutout's pixels
+    (the gallery upscales it pixelated); a smaller tile is scaled down."""
+    from explorer.store import Store
+
+    store = Store.open(small_store)
+    cache = CutoutImages(store)
+    side = store.cutout_size
+    ids = store.ids[:3]
+    native = cache.tiles(ids, "lupton", side + 10)
+    assert [Image.open(io.BytesIO(p)).size for p in native] == [(side, side)] * 3
+    # the same pixels as the upscaled PNG, before upscaling
+    upscaled = np.asarray(
+        Image.open(io.BytesIO(cache.png(int(ids[0]), "lupton", side * 2)))
+    )
+    np.testing.assert_array_equal(
+        upscaled[::2, ::2], np.asarray(Image.open(io.BytesIO(native[0])))
+    )
+    small = cache.tiles(ids, "lupton", side // 2)
+    assert Image.open(io.BytesIO(small[0])).size == (side // 2, side // 2)
