@@ -31,6 +31,7 @@ METRICS_WORKERS = 1
 
 _POOL: ThreadPoolExecutor | None = None
 _METRICS_POOL: ThreadPoolExecutor | None = None
+_HOVER_POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
