@@ -313,8 +313,15 @@ class MapView(pn.viewable.Viewer):
         "state.shown_cluster", "state.clusters_changed", "state.version", watch=True
     )
     def _update_cluster(self) -> None:
-        """Markers on the members of the shown saved cluster (read off the loop)."""
+        """Markers on the members of the shown saved cluster (read off the loop).
+
+        A save in any session changes ``clusters_changed`` in all of them;
+        with no cluster shown and no markers drawn there is nothing to redo
+        (that round trip was ~10 % of a loaded server's event loop).
+        """
         data, name, store = self.state.data, self.state.shown_cluster, self.state.store
+        if not name and not len(self._cluster_source.data["x"]):
+            return
 
         def work() -> np.ndarray:
             if not name:

@@ -159,6 +159,17 @@ def test_anomaly_and_cluster_overlays(analysed_store_copy):
     Annotations.of_store(store).save_cluster("pair", store.ids[:2])
     state.shown_cluster = "pair"
     assert list(shown(view, SAVED_CLUSTER)["y"]) == list(state.data.y[:2])
+    # a save elsewhere re-reads the shown cluster; hiding it clears the markers
+    Annotations.of_store(store).save_cluster("pair", store.ids[:3], overwrite=True)
+    state.param.trigger("clusters_changed")
+    assert list(shown(view, SAVED_CLUSTER)["y"]) == list(state.data.y[:3])
+    state.shown_cluster = None
+    assert len(shown(view, SAVED_CLUSTER)["x"]) == 0
+    # with nothing shown, a save does not touch the (empty) markers at all
+    source = view._cluster_source
+    before = source.data
+    state.param.trigger("clusters_changed")
+    assert source.data is before
 
 
 def test_saved_cluster_colour_field(analysed_store_copy):
