@@ -105,7 +105,7 @@ def _prepare(
         return X, labels, reason
     if len(uniq) >= len(X):
         return X, labels, "every point is its own cluster"
-    if len(X) == 0 or not (X != X[0]).any():
+    if not (X != X[0]).any():
         return X, labels, "all points are identical"
     return X, labels, ""
 

@@ -73,7 +73,7 @@ def add_ssl_arguments(parser: argparse.ArgumentParser) -> None:
         type=_contestants,
         default=None,
         metavar="A,B",
-        help="run only these besides ours: previous, reference, supervised, pca "
+        help="run only these besides ours: pca, previous, reference, supervised "
         "(default all)",
     )
     parser.add_argument(

@@ -80,3 +80,30 @@ def test_quick_run_writes_every_contestant(tmp_path, monkeypatch):
         "heldout_gap_to_supervised",
         "knn_margin_over_pca",
     }
+
+
+def test_the_comparisons_are_those_of_the_contestants_that_ran():
+    from explorer.bench.ssl import compare
+
+    ours = {"knn_accuracy": 0.70, "heldout_knn_accuracy": 0.68, "seconds_per_epoch": 10}
+    supervised = {"heldout_knn_accuracy": 0.75}
+    pca = {"knn_accuracy": 0.50}
+    out = compare({"ours": ours, "supervised": supervised, "pca": pca})
+    assert out == {
+        "heldout_gap_to_supervised": pytest.approx(0.07),
+        "knn_margin_over_pca": pytest.approx(0.20),
+    }
+    previous = {"knn_accuracy": 0.60, "seconds_per_epoch": 25}
+    out = compare({"ours": ours, "previous": previous})
+    assert out == {
+        "speedup_per_epoch_vs_previous": 2.5,
+        "knn_vs_previous": pytest.approx(0.10),
+    }
+
+
+def test_an_unknown_contestant_is_refused_before_any_work(tmp_path):
+    from explorer.errors import DataError
+
+    with pytest.raises(DataError, match="unknown contestant 'resnet50'.*supervised"):
+        run_benchmark(tmp_path, quick=True, contestants=("supervised", "resnet50"))
+    assert not list(tmp_path.iterdir())
