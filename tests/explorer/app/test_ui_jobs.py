@@ -125,6 +125,9 @@ def test_embed_job_runs_to_completion_and_switches_version(page, jobs_server):
     checkpoint = page.locator(".job-checkpoint select")
     expect(checkpoint).to_be_enabled()
     assert checkpoint.locator("option").first.text_content().startswith(before)
+    # counted before the job: the page may switch version and redraw the map
+    # before the watcher reads ": done" (counting after it was a race)
+    n_frames = len(frames)
     job_id = start_job(page, status, "embed")
     lines, values = watch_job(page, status, job_id, ": done")
     # the user saw it progress through its phases, not only the end
@@ -136,7 +139,6 @@ def test_embed_job_runs_to_completion_and_switches_version(page, jobs_server):
     new = store.current_version
     assert new != before and new in store.versions
     # the page switched to the new version by itself and re-rendered the map
-    n_frames = len(frames)
     expect(select).to_have_value(new, timeout=TIMEOUT_MS)
     options = select.locator("option").all_text_contents()
     assert before in options and new in options
