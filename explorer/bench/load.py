@@ -200,7 +200,15 @@ class _Session(SimulatedUser):
 
     async def select(self) -> None:
         view = self.view
-        box, expected = self.random_box(min(view[1] - view[0], view[3] - view[2]))
+        fx0, fy0, fx1, fy1 = self.frame
+        pixel = max(
+            (view[1] - view[0]) / (fx1 - fx0), (view[3] - view[2]) / (fy1 - fy0)
+        )
+        # the mouse lands on whole pixels: a box whose count a 3-pixel miss
+        # cannot change, so the page shows a new count every time
+        box, expected = self.random_box(
+            min(view[1] - view[0], view[3] - view[2]), margin=3 * pixel
+        )
         page = self.page
         p0, p1 = self._to_page(box[0], box[3]), self._to_page(box[2], box[1])
         await page.mouse.move(*p0)

@@ -45,11 +45,23 @@ class SimulatedUser:
         self.selection_counts: list[int] = []
         self.saved: list[str] = []
         self.errors: list[str] = []
-        self._expected = -1
+        self._bounds = (-1, -1)  # what the previous box could select
 
-    def random_box(self, span: float) -> tuple[tuple[float, float, float, float], int]:
-        """A square around a random source, 4-12 % of ``span`` wide, holding a
-        number of sources other than the previous box's (so the page changes).
+    def random_box(
+        self, span: float, margin: float = 0.0
+    ) -> tuple[tuple[float, float, float, float], int]:
+        """A square around a random source, 4-12 % of ``span`` wide, that the
+        page cannot show with the previous box's count (so the page changes).
+
+        Parameters
+        ----------
+        span : float
+            The width of the view, in map units.
+        margin : float
+            How far the drawn box may miss this one (a browser's mouse lands
+            on whole pixels). The number of sources inside the square shrunk
+            and grown by ``margin`` bounds what the page selects; a square is
+            taken only when these bounds do not overlap the previous box's.
 
         Returns
         -------
@@ -57,15 +69,20 @@ class SimulatedUser:
             ``((x0, y0, x1, y1), number of sources inside)``.
         """
         x, y = self.data.x, self.data.y
+
+        def count(x0: float, y0: float, x1: float, y1: float) -> int:
+            return int(((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).sum())
+
+        inward = np.array([margin, margin, -margin, -margin])
+        low, high = self._bounds
         while True:
             row = int(self.rng.integers(self.data.n))
             half = span * float(self.rng.uniform(0.02, 0.06))
-            box = (x[row] - half, y[row] - half, x[row] + half, y[row] + half)
-            inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
-            expected = int(inside.sum())
-            if expected != self._expected and expected > 0:
-                self._expected = expected
-                return tuple(float(v) for v in box), expected
+            box = np.array([x[row] - half, y[row] - half, x[row] + half, y[row] + half])
+            fewest, most = count(*(box + inward)), count(*(box - inward))
+            if fewest > 0 and (most < low or fewest > high):
+                self._bounds = (fewest, most)
+                return tuple(float(v) for v in box), count(*box)
 
     async def hover(self) -> None:
         """Hover a random source; time until its caption is shown."""

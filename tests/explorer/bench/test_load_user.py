@@ -41,6 +41,25 @@ def test_each_box_holds_what_it_says_and_differs_from_the_last():
         previous = expected
 
 
+def test_a_box_missed_by_its_margin_cannot_hold_the_previous_count():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=20_000), rng.normal(size=20_000)  # dense: edges matter
+    user = SimulatedUser(
+        0, SimpleNamespace(x=x, y=y, n=20_000), np.random.default_rng(1)
+    )
+    margin = 0.01
+    previous: set[int] = set()
+    for _ in range(20):
+        (x0, y0, x1, y1), expected = user.random_box(4.0, margin=margin)
+        possible = set()
+        for d in np.linspace(-margin, margin, 9):  # the box the page may draw
+            inside = (x >= x0 - d) & (x <= x1 + d) & (y >= y0 - d) & (y <= y1 + d)
+            possible.add(int(inside.sum()))
+        assert expected in possible
+        assert not possible & previous
+        previous = possible
+
+
 class _Recorder(SimulatedUser):
     """A user whose steps only record when they happened."""
 
