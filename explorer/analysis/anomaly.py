@@ -62,6 +62,7 @@ kind >= 0.5) is met on neither survey.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,6 +154,41 @@ def lof_score(indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
     return (neighbour_lrd / lrd).astype(np.float32)
 
 
+def euclidean_index(features: np.ndarray, *, exact_max: int | None = None) -> Any:
+    """The FAISS index :func:`euclidean_knn` searches, holding every row.
+
+    Exact (``IndexFlatL2``) up to ``exact_max`` rows (default
+    :data:`explorer.analysis.knn.GRAPH_EXACT_MAX`), else an IVF trained on a
+    seeded sample, so that every process builds the same index.
+
+    Parameters
+    ----------
+    features : ndarray
+        ``(N, D)`` float32, C-contiguous.
+    exact_max : int, optional
+        Largest ``N`` searched exactly.
+
+    Returns
+    -------
+    faiss.Index
+    """
+    import faiss
+
+    from explorer.analysis.knn import GRAPH_EXACT_MAX, graph_probe
+
+    n, dim = features.shape
+    if n > (GRAPH_EXACT_MAX if exact_max is None else exact_max):
+        nlist = int(np.sqrt(n))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist)
+        sample = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
+        index.train(features[np.sort(sample)])
+        index.nprobe = graph_probe(nlist)
+    else:
+        index = faiss.IndexFlatL2(dim)
+    index.add(features)
+    return index
+
+
 def euclidean_knn(
     features: np.ndarray, k: int = K_NEIGHBOURS, *, exact_max: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -169,21 +205,9 @@ def euclidean_knn(
     -------
     (indices (N, k) int64, distances (N, k) float32)
     """
-    import faiss
-
-    from explorer.analysis.knn import GRAPH_EXACT_MAX, graph_probe
-
     X = np.ascontiguousarray(features, dtype=np.float32)
-    n, dim = X.shape
-    if n > (GRAPH_EXACT_MAX if exact_max is None else exact_max):
-        nlist = int(np.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist)
-        rng = np.random.default_rng(0)
-        index.train(X[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))])
-        index.nprobe = graph_probe(nlist)
-    else:
-        index = faiss.IndexFlatL2(dim)
-    index.add(X)
+    n = len(X)
+    index = euclidean_index(X, exact_max=exact_max)
     sq, rows = index.search(X, min(k + 1, n))
     rows, sq = drop_self(rows, sq, np.arange(n)[:, None])
     return rows, np.sqrt(np.maximum(sq, 0)).astype(np.float32)

@@ -151,17 +151,11 @@ def _davies_bouldin_of(X: np.ndarray, labels: np.ndarray, reason: str) -> Cluste
     n_clusters = len(np.unique(labels))
     if reason:
         return ClusterScore(np.nan, len(X), n_clusters, reason)
-    with single_threaded_blas():
-        value = _davies_bouldin(X, labels)
-    return ClusterScore(value, len(X), n_clusters)
-
-
-def _davies_bouldin(X: np.ndarray, labels: np.ndarray) -> float:
-    """scikit-learn's ``davies_bouldin_score`` as matrix products
-    (:func:`~explorer.analysis.cluster_kernels.davies_bouldin_codes`; equal to
-    rounding, tested)."""
+    # scikit-learn's davies_bouldin_score as matrix products (equal, tested)
     _, codes = np.unique(labels, return_inverse=True)
-    return davies_bouldin_codes(X, codes.reshape(-1))
+    with single_threaded_blas():
+        value = davies_bouldin_codes(X, codes.reshape(-1))
+    return ClusterScore(value, len(X), n_clusters)
 
 
 def silhouette(

@@ -35,6 +35,11 @@ from explorer.bench.load_user import SimulatedUser
 from explorer.bench.ui_browser import _LIT_PIXELS_JS as LIT_PIXELS_JS
 from explorer.bench.ui_browser import CHROMIUM, CHROMIUM_ARGS, FRAME_BG, LIT_PIXELS
 from explorer.bench.ui_server import free_port, rss_mib, start_server, stop_server
+from explorer.commands.options import (
+    non_negative_float,
+    positive_float,
+    positive_int_list,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,42 +50,6 @@ STEP_TIMEOUT_MS = 30_000
 #: the drivers of ``--client``
 CLIENTS = ("bokeh", "browser")
 OPEN_TIMEOUT_MS = 180_000
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        msg = f"expected a positive number, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """An argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not np.isfinite(value) or value < 0:
-        msg = f"expected a number >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def positive_int_list(text: str) -> list[int]:
-    """An argparse type: comma-separated integers >= 1, e.g. ``1,5,20``."""
-    try:
-        values = [int(part) for part in text.split(",")]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        msg = f"expected comma-separated integers >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

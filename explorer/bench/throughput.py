@@ -30,7 +30,7 @@ import numpy as np
 
 from explorer.bench import write_result
 from explorer.bench.ingest_images import positive_int
-from explorer.bench.load import positive_int_list
+from explorer.commands.options import positive_int_list
 
 log = logging.getLogger(__name__)
 

@@ -74,17 +74,27 @@ def port(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """A finite number > 0 (argparse ``type=``)."""
+def _finite_float(text: str, accept: Callable[[float], bool], expected: str) -> float:
+    """``float(text)`` when finite and ``accept``-ed, else ArgumentTypeError."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    # NaN fails ``> 0``; inf is no usable timeout, rate or temperature either
-    if not value > 0 or math.isinf(value):
-        msg = f"must be a positive number, got {text!r}"
+    # NaN fails every comparison; inf is no usable timeout, rate or temperature
+    if math.isnan(value) or math.isinf(value) or not accept(value):
+        msg = f"must be {expected}, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (argparse ``type=``)."""
+    return _finite_float(text, lambda v: v > 0, "a positive number")
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (argparse ``type=``)."""
+    return _finite_float(text, lambda v: v >= 0, "a number >= 0")
 
 
 def int_list(text: str) -> list[int]:

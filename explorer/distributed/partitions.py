@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from explorer.analysis.anomaly import knn_distance_score
-from explorer.analysis.knn import GRAPH_EXACT_MAX, drop_self, graph_probe
+from explorer.analysis.anomaly import euclidean_index, knn_distance_score
+from explorer.analysis.knn import drop_self
 from explorer.analysis.neighbors import normalise
 
 _CACHE: dict[tuple[str, str, int, int], Any] = {}
@@ -79,22 +79,8 @@ def graph_partition(
 
 def _pixel_index(path: str) -> tuple[Any, np.ndarray]:
     """The pixel-feature index of :func:`explorer.analysis.anomaly.euclidean_knn`."""
-    import faiss
-
     features = np.ascontiguousarray(np.load(path), dtype=np.float32)
-    n, dim = features.shape
-    # euclidean_knn's switch and probe (anomaly.py offers no index builder to
-    # call: its function also searches every row, which a partition must not)
-    if n > GRAPH_EXACT_MAX:
-        # the same seeded IVF euclidean_knn trains, so every worker has one index
-        nlist = int(np.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, nlist)
-        rng = np.random.default_rng(0)
-        index.train(features[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))])
-        index.nprobe = graph_probe(nlist)
-    else:
-        index = faiss.IndexFlatL2(dim)
-    index.add(features)
+    index = euclidean_index(features)
     return index, features
 
 
