@@ -19,6 +19,7 @@ from tornado.routing import AnyMatches, HostMatches
 from tornado.web import RequestHandler
 
 from explorer.app import access
+from explorer.app.processes import prepare_fork
 from explorer.app.upload import MAX_UPLOAD_BYTES
 from explorer.store import Store
 
@@ -88,6 +89,7 @@ def serve(
     session_timeout_s: float = 15.0,
     show: bool = False,
     warmup: bool = True,
+    processes: int = 1,
 ) -> None:
     """Serve the dashboard of ``store`` until SIGINT or SIGTERM.
 
@@ -115,6 +117,9 @@ def serve(
         Open a browser tab.
     warmup : bool
         Compile the datashader kernels before the first browser connects.
+    processes : int
+        Serving processes sharing the port (:mod:`explorer.app.processes`);
+        the warm-up runs once, before they are forked.
     """
     # set before the app is imported, as `latentsky serve` always did
     os.environ["LATENTSKY_STORE"] = str(store.root)
@@ -135,23 +140,35 @@ def serve(
         return app_main.create_app(root, requested_version)
 
     hosts = access.allowed_hosts(address, allow_origin)
+    # one secret for all processes: a login cookie works on each of them
     auth = {"basic_auth": basic_auth, "cookie_secret": secrets.token_hex(32)}
-    server = pn.serve(
-        {"/": session},
-        port=port,
-        address=address,
-        show=False,
-        start=False,
-        title="latentsky",
-        websocket_origin=access.websocket_origins(hosts, port, allow_origin),
-        # an upload travels base64-encoded in one websocket message
-        websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES,
-        # bokeh's own names: a closed page's session (its views, callbacks
-        # and subscriptions) is destroyed this long after its socket closed
-        check_unused_sessions_milliseconds=max(500, int(session_timeout_s * 500)),
-        unused_session_lifetime_milliseconds=max(1, int(session_timeout_s * 1000)),
-        **(auth if basic_auth else {}),
-    )
+    forked = {"num_procs": processes} if processes > 1 else {}
+    if forked:
+        log.info("forking %d serving processes", processes)
+        prepare_fork(processes)
+    try:
+        server = pn.serve(
+            {"/": session},
+            port=port,
+            address=address,
+            show=False,
+            start=False,
+            title="latentsky",
+            websocket_origin=access.websocket_origins(hosts, port, allow_origin),
+            # an upload travels base64-encoded in one websocket message
+            websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES,
+            # bokeh's own names: a closed page's session (its views, callbacks
+            # and subscriptions) is destroyed this long after its socket closed
+            check_unused_sessions_milliseconds=max(500, int(session_timeout_s * 500)),
+            unused_session_lifetime_milliseconds=max(1, int(session_timeout_s * 1000)),
+            **(auth if basic_auth else {}),
+            **forked,
+        )
+    except SystemExit:
+        # the waiting parent of a fork: every serving process has stopped
+        log.info("all %d serving processes stopped", processes)
+        return
+    # from here on in each serving process (the parent of a fork only waits)
     refuse_foreign_hosts(server, hosts)
     # installs bokeh's background tasks (the unused-session reaper among
     # them) on the loop; without it no session is ever destroyed
@@ -228,7 +245,14 @@ def stop_on_signals(server) -> None:
     """
     loop = server.io_loop.asyncio_loop
 
+    stopping: list[int] = []
+
     def stop(signum: int) -> None:
+        # signals that came while a callback held the loop are all delivered
+        # after it, even once the handlers are removed: stop once
+        if stopping:
+            return
+        stopping.append(signum)
         log.info("%s: stopping", signal.Signals(signum).name)
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.app.processes import children_of
 from explorer.bench.load_client import run_count as run_bokeh_count
 from explorer.bench.load_user import SimulatedUser
 from explorer.bench.ui_browser import _LIT_PIXELS_JS as LIT_PIXELS_JS
@@ -38,6 +39,7 @@ from explorer.bench.ui_server import free_port, rss_mib, start_server, stop_serv
 from explorer.commands.options import (
     non_negative_float,
     positive_float,
+    positive_int,
     positive_int_list,
 )
 
@@ -79,6 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         metavar="S",
         help="seconds of hover/select/save per session count (default 60)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="latentsky serve --processes N (default 1; N > 1 adds -procsN to "
+        "the result's name)",
     )
     parser.add_argument(
         "--think",
@@ -312,6 +322,7 @@ def measure(
     duration_s: float,
     client: str = "bokeh",
     think_s: float = 0.0,
+    processes: int = 1,
 ) -> dict:
     """Serve ``store_root`` on loopback and run each session count in turn.
 
@@ -328,6 +339,8 @@ def measure(
         chromium pages.
     think_s : float
         Each user's pause after every step (0: a stress test, no pause).
+    processes : int
+        Serving processes of the server.
 
     Returns
     -------
@@ -340,7 +353,9 @@ def measure(
     store = Store.open(store_root)
     data = MapData(store, store.current_version)
     log_path = store_root.parent / f"bench-load-server-{os.getpid()}.log"
-    process, out, url, start_s = start_server(store_root, free_port(), log_path)
+    process, out, url, start_s = start_server(
+        store_root, free_port(), log_path, processes
+    )
     per_count, saved = [], []
     stamp = time.strftime("%H%M%S")
     try:
@@ -357,7 +372,8 @@ def measure(
             per_count.append(_summary(n, run))
             saved += [name for s in run["sessions"] for name in s.saved]
             log.info("load %d sessions: %s", n, per_count[-1])
-        rss = rss_mib(process.pid)
+        # the waiting parent and each forked serving process
+        rss = sum(rss_mib(pid) for pid in [process.pid, *children_of(process.pid)])
     finally:
         stop_server(process, out)
     server_log = log_path.read_text(errors="replace")
@@ -365,6 +381,7 @@ def measure(
         "n_sources": store.n_sources,
         "duration_s_per_count": duration_s,
         "think_s": think_s,
+        "server_processes": processes,
         "server_start_to_http_200_s": round(start_s, 1),
         "server_rss_mib_end": round(rss, 1),
         "per_session_count": per_count,
@@ -386,7 +403,12 @@ def run(args: argparse.Namespace) -> Path:
     with store_copy(args.store, "load") as root:
         logging.basicConfig(level=logging.INFO)
         results = measure(
-            root, list(args.sessions), args.duration, args.client, args.think
+            root,
+            list(args.sessions),
+            args.duration,
+            args.client,
+            args.think,
+            args.processes,
         )
         results["client"] = args.client
         results["note"] = (
@@ -405,6 +427,8 @@ def run(args: argparse.Namespace) -> Path:
         name = "load" if args.client == "bokeh" else "load-browser"
         if args.think > 0:
             name += "-paced"
+        if args.processes > 1:
+            name += f"-procs{args.processes}"
         return write_result(
             name, results, args.out, device=f"cpu ({os.cpu_count()} cores)"
         )

@@ -36,7 +36,7 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(
-    store_root: Path, port: int, log_path: Path
+    store_root: Path, port: int, log_path: Path, processes: int = 1
 ) -> tuple[subprocess.Popen, IO[bytes], str, float]:
     """Start ``latentsky serve`` and wait until it answers HTTP 200.
 
@@ -48,6 +48,8 @@ def start_server(
         Port on 127.0.0.1.
     log_path : pathlib.Path
         File receiving the server's stdout and stderr.
+    processes : int
+        ``latentsky serve --processes``.
 
     Returns
     -------
@@ -64,7 +66,8 @@ def start_server(
     out = open(log_path, "wb")  # noqa: SIM115 - closed by stop_server
     start = time.perf_counter()
     process = subprocess.Popen(
-        [str(latentsky), "serve", str(store_root), "--port", str(port)],
+        [str(latentsky), "serve", str(store_root), "--port", str(port)]
+        + (["--processes", str(processes)] if processes > 1 else []),
         stdout=out,
         stderr=subprocess.STDOUT,
     )

@@ -21,7 +21,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from explorer.commands.options import port, positive_float
+from explorer.commands.options import port, positive_float, positive_int
 
 if TYPE_CHECKING:
     from explorer.store import Store
@@ -71,6 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=15.0,
         metavar="S",
         help="seconds after its page closed that a session is released (default 15)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="serving processes sharing the port, for many simultaneous users "
+        "(default 1; one process uses about one core however many users)",
     )
     parser.add_argument("--show", action="store_true", help="open a browser tab")
     parser.add_argument(
@@ -176,6 +184,11 @@ def _bindable_port(address: str, wanted: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the dashboard until SIGINT or SIGTERM (exit status 0)."""
+    from explorer.errors import LatentskyError
+
+    if args.show and args.processes > 1:
+        msg = "--show opens one tab from one process: leave it out with --processes"
+        raise LatentskyError(msg)
     users = _access(args)
     from explorer.app.server import serve
     from explorer.store import Store
@@ -193,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         session_timeout_s=args.session_timeout,
         show=args.show,
         warmup=not args.no_warmup,
+        processes=args.processes,
     )
     _exit_now()
     return 0

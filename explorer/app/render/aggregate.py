@@ -115,6 +115,9 @@ def _aggregate_parallel(index, values, slices, x_range, y_range, shape, mode):
 
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _POOL: list[ThreadPoolExecutor] = []
+# a forked serving process (explorer.app.processes) has none of its
+# parent's threads: it starts its own pool on first use
+os.register_at_fork(after_in_child=_POOL.clear)
 
 
 def _pool() -> ThreadPoolExecutor:

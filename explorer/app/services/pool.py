@@ -10,6 +10,7 @@ may touch its Bokeh models), and keeps the session's busy spinner
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,17 @@ _POOL: ThreadPoolExecutor | None = None
 _METRICS_POOL: ThreadPoolExecutor | None = None
 _HOVER_POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+
+
+def _forget_pools() -> None:
+    """In a forked serving process: its parent's threads do not exist here
+    (:mod:`explorer.app.processes`); the pools start again on first use."""
+    global _POOL, _METRICS_POOL, _HOVER_POOL, _POOL_LOCK
+    _POOL = _METRICS_POOL = _HOVER_POOL = None
+    _POOL_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
 
 
 def executor() -> ThreadPoolExecutor:

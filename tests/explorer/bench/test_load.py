@@ -60,6 +60,28 @@ def test_two_sessions_hover_select_and_save(analysed_store, tmp_path, client):
     assert len(after) == len(before)
 
 
+def test_sessions_on_two_serving_processes_save_into_one_store(
+    analysed_store, tmp_path
+):
+    record = _bench(
+        "load", "--store", str(analysed_store), "--sessions", "4",
+        "--duration", "5", "--processes", "2", "--out", str(tmp_path), timeout=240,
+    )  # fmt: skip
+    assert record["benchmark"] == "load-procs2"
+    results = record["results"]
+    assert results["server_processes"] == 2
+    (count,) = results["per_session_count"]
+    assert count["errors"] == []
+    assert count["open_s"]["n"] == 4
+    notes = results["annotations"]
+    # every save confirmed by whichever process held its session is in the
+    # one SQLite file, exactly once
+    assert notes["confirmed_saves"] >= 4
+    assert notes["clusters_in_sqlite"] == notes["confirmed_saves"]
+    assert notes["lost"] == [] and notes["duplicated"] == []
+    assert results["server_tracebacks"] == 0
+
+
 def test_soak_of_a_few_sessions(analysed_store, tmp_path):
     record = _bench(
         "soak", "--store", str(analysed_store), "--sessions", "3", "--idle", "6",
