@@ -179,7 +179,7 @@ def serve(
     log.info("latentsky dashboard of %s (version %s) at %s", store.root, version, url)
     log.info("answering to hosts %s", ", ".join(hosts))
     print(f"serving {store.root} at {url}", flush=True)
-    if show:
+    if show and not forked:  # one tab, not one per process
         server.io_loop.add_callback(server.show, "/")
     server.io_loop.start()
     log.info("stopped")

@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from explorer.argtypes import positive_int
 from explorer.bench import write_result
 from explorer.bench.active_baselines import gp_views, science_views
 from explorer.bench.active_timing import bench_timing
-from explorer.bench.ingest_images import positive_int
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.argtypes import positive_int
 from explorer.bench import write_result
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,6 @@ PIXEL_ARCSEC = 0.2
 CENTRE = (150.0, 2.0)
 #: side of the central region covered by the rotated band
 REPROJECT_REGION_PX = 2000
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (bench sits below explorer.commands)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"must be an integer >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -31,17 +31,17 @@ from typing import Any
 import numpy as np
 
 from explorer.app.processes import children_of
-from explorer.bench.load_client import run_count as run_bokeh_count
-from explorer.bench.load_user import SimulatedUser
-from explorer.bench.ui_browser import _LIT_PIXELS_JS as LIT_PIXELS_JS
-from explorer.bench.ui_browser import CHROMIUM, CHROMIUM_ARGS, FRAME_BG, LIT_PIXELS
-from explorer.bench.ui_server import free_port, rss_mib, start_server, stop_server
-from explorer.commands.options import (
+from explorer.argtypes import (
     non_negative_float,
     positive_float,
     positive_int,
     positive_int_list,
 )
+from explorer.bench.load_client import run_count as run_bokeh_count
+from explorer.bench.load_user import SimulatedUser
+from explorer.bench.ui_browser import _LIT_PIXELS_JS as LIT_PIXELS_JS
+from explorer.bench.ui_browser import CHROMIUM, CHROMIUM_ARGS, FRAME_BG, LIT_PIXELS
+from explorer.bench.ui_server import free_port, rss_mib, start_server, stop_server
 
 log = logging.getLogger(__name__)
 

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from explorer.argtypes import int_at_least, positive_int
 from explorer.bench.scale_fit import exponents, markdown_table
 from explorer.bench.scale_measure import run_stage
 from explorer.bench.scale_serve import measure_serving
@@ -56,23 +57,6 @@ DEMO_ENCODER = Path(__file__).resolve().parents[2] / "assets" / "encoder-demo.pt
 DEMO_ENCODER_SIZE = 64
 #: the demo encoder's training flags (assets/encoder-demo.json), but epochs
 ENCODER_FLAGS = ["--crop", "32", "--arch", "cnn", "--threads", "2", "--slim"]
-
-
-def _int_at_least(minimum: int):
-    """An argparse ``type=``: an integer ``>= minimum`` (bench sits below
-    explorer.commands, so it cannot use explorer.commands.options)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            msg = f"expected an integer >= {minimum}, got {text!r}"
-            raise argparse.ArgumentTypeError(msg)
-        return value
-
-    return parse
 
 
 def _sizes(text: str) -> list[int]:
@@ -90,7 +74,6 @@ def _sizes(text: str) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the scale benchmark (``--out`` is added by the dispatcher)."""
-    positive_int = _int_at_least(1)
     parser.add_argument(
         "--n",
         type=_sizes,
@@ -98,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated source counts (default 10000,100000,1000000)",
     )
     parser.add_argument(
-        "--size", type=_int_at_least(16), default=32, help="cutout side (default 32)"
+        "--size", type=int_at_least(16), default=32, help="cutout side (default 32)"
     )
     parser.add_argument("--seed", type=int, default=0, help="survey seed (default 0)")
     parser.add_argument(

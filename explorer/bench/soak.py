@@ -29,7 +29,7 @@ TARGET_RSS_GROWTH = 1.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the soak benchmark (``--out`` is added by the dispatcher)."""
-    from explorer.commands.options import positive_float, positive_int_list
+    from explorer.argtypes import positive_float, positive_int_list
 
     def positive_int(text: str) -> int:
         (value,) = positive_int_list(text)

@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer.argtypes import positive_int, positive_int_list
 from explorer.bench import write_result
-from explorer.bench.ingest_images import positive_int
-from explorer.commands.options import positive_int_list
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_map_options(parser: argparse.ArgumentParser) -> None:
     """``--map`` and ``--seed`` (shared with ``latentsky embed``)."""
     from explorer.analysis.map_methods import MAP_METHODS
-    from explorer.commands.options import non_negative_int
+    from explorer.argtypes import non_negative_int
 
     parser.add_argument(
         "--map",
@@ -65,7 +65,7 @@ def add_map_options(parser: argparse.ArgumentParser) -> None:
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     """``--clusters`` and ``--resolution`` (the auto clusters of the version)."""
     from explorer.analysis.clusters import CLUSTER_METHODS, DEFAULT_METHOD
-    from explorer.commands.options import positive_float
+    from explorer.argtypes import positive_float
 
     parser.add_argument(
         "--clusters",

@@ -16,11 +16,11 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from explorer.argtypes import positive_int
 from explorer.commands.options import (
     add_device_option,
     add_training_options,
     add_workers_option,
-    positive_int,
     training_settings,
 )
 

@@ -23,11 +23,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from explorer.argtypes import port, positive_int
 from explorer.commands.options import (
     add_device_option,
     add_training_options,
-    port,
-    positive_int,
     training_settings,
 )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.commands.options import int_at_least, non_negative_int, positive_int
+from explorer.argtypes import int_at_least, non_negative_int, positive_int
 
 NAME = "demo-data"
 HELP = "write a synthetic multi-band survey (FITS cube + catalogue)"

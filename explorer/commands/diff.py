@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.commands.options import non_negative_int, positive_int
+from explorer.argtypes import non_negative_int, positive_int
 
 NAME = "diff"
 HELP = "neighbourhood change of every source between two versions"

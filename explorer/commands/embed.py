@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from explorer.argtypes import positive_int
 from explorer.commands.analyse import add_map_options
 from explorer.commands.options import (
     add_dask_options,
     add_device_option,
     add_workers_option,
-    positive_int,
 )
 
 NAME = "embed"

@@ -30,7 +30,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from explorer.commands.options import int_list, positive_int
+from explorer.argtypes import int_list, positive_int
 
 if TYPE_CHECKING:
     from explorer.store import Store

@@ -26,12 +26,8 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.commands.options import (
-    add_store_writing_arguments,
-    int_at_least,
-    positive_float,
-    positive_int,
-)
+from explorer.argtypes import int_at_least, positive_float, positive_int
+from explorer.commands.options import add_store_writing_arguments
 
 NAME = "ingest-images"
 HELP = "build a store from survey images with a WCS (+ catalogue, or detection)"

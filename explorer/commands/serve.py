@@ -21,7 +21,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from explorer.commands.options import port, positive_float, positive_int
+from explorer.argtypes import port, positive_float, positive_int
 
 if TYPE_CHECKING:
     from explorer.store import Store

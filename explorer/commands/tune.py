@@ -18,12 +18,8 @@ import argparse
 import json
 from pathlib import Path
 
-from explorer.commands.options import (
-    add_device_option,
-    int_at_least,
-    non_negative_int,
-    positive_int,
-)
+from explorer.argtypes import int_at_least, non_negative_int, positive_int
+from explorer.commands.options import add_device_option
 from explorer.errors import LatentskyError
 
 NAME = "tune"

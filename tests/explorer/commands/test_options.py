@@ -6,6 +6,7 @@ import argparse
 
 import pytest
 
+from explorer import argtypes
 from explorer.commands import options
 from explorer.jobs.runner import training_defaults
 
@@ -45,16 +46,16 @@ def test_command_defaults_are_settings_and_shown_in_help(capsys):
 @pytest.mark.parametrize(
     ("parse", "text", "value"),
     [
-        (options.positive_int, "3", 3),
-        (options.non_negative_int, "0", 0),
-        (options.port, "0", 0),
-        (options.port, "65535", 65535),
-        (options.positive_float, "0.5", 0.5),
-        (options.non_negative_float, "0", 0.0),
-        (options.non_negative_float, "1.5", 1.5),
-        (options.int_list, "3, -1,,7", [3, -1, 7]),
-        (options.positive_int_list, "2,2,2,2", [2, 2, 2, 2]),
-        (options.int_at_least(16), "16", 16),
+        (argtypes.positive_int, "3", 3),
+        (argtypes.non_negative_int, "0", 0),
+        (argtypes.port, "0", 0),
+        (argtypes.port, "65535", 65535),
+        (argtypes.positive_float, "0.5", 0.5),
+        (argtypes.non_negative_float, "0", 0.0),
+        (argtypes.non_negative_float, "1.5", 1.5),
+        (argtypes.int_list, "3, -1,,7", [3, -1, 7]),
+        (argtypes.positive_int_list, "2,2,2,2", [2, 2, 2, 2]),
+        (argtypes.int_at_least(16), "16", 16),
     ],
 )
 def test_types_accept_good_values(parse, text, value):
@@ -64,19 +65,19 @@ def test_types_accept_good_values(parse, text, value):
 @pytest.mark.parametrize(
     ("parse", "text"),
     [
-        (options.positive_int, "0"),
-        (options.positive_int, "1.5"),
-        (options.non_negative_int, "-1"),
-        (options.port, "65536"),
-        (options.positive_float, "-0.1"),
-        (options.positive_float, "inf"),
-        (options.positive_float, "nan"),
-        (options.non_negative_float, "-0.1"),
-        (options.non_negative_float, "nan"),
-        (options.non_negative_float, "inf"),
-        (options.non_negative_float, "x"),
-        (options.int_list, ""),
-        (options.positive_int_list, "1,0"),
+        (argtypes.positive_int, "0"),
+        (argtypes.positive_int, "1.5"),
+        (argtypes.non_negative_int, "-1"),
+        (argtypes.port, "65536"),
+        (argtypes.positive_float, "-0.1"),
+        (argtypes.positive_float, "inf"),
+        (argtypes.positive_float, "nan"),
+        (argtypes.non_negative_float, "-0.1"),
+        (argtypes.non_negative_float, "nan"),
+        (argtypes.non_negative_float, "inf"),
+        (argtypes.non_negative_float, "x"),
+        (argtypes.int_list, ""),
+        (argtypes.positive_int_list, "1,0"),
     ],
 )
 def test_types_reject_bad_values_naming_them(parse, text):
