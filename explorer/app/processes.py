@@ -2,11 +2,11 @@
 
 One server process is bound by its interpreter lock: at 20 busy users the
 event loop (Bokeh's message handling, Panel's patches) holds about one core
-however many the machine has. With ``latentsky serve --processes N`` Bokeh
-binds the port, warms nothing more, and forks ``N`` serving processes that
-share the listening socket (tornado's ``fork_processes``); the kernel hands
-each new connection to one of them. A page's websocket may land on another
-process than its HTML: Bokeh then creates the session there
+however many the machine has. With ``latentsky serve --processes N`` the
+warm-up runs once, then Bokeh binds the port and forks ``N`` serving
+processes that share the listening socket (tornado's ``fork_processes``);
+the kernel hands each new connection to one of them. A page's websocket
+may land on another process than its HTML: Bokeh then creates the session there
 (``create_session_if_needed``), so no affinity is needed. Everything sessions
 share across processes already lives in the store (annotations in SQLite,
 the job's files), and each process watches it (:mod:`.services.watch`).
