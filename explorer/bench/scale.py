@@ -235,7 +235,8 @@ def _workload(args: argparse.Namespace) -> str:
     return (
         "real stores built by the commands: the synthetic demo survey (preset "
         f"demo, seed {args.seed}), {args.size} px x 3 bands, float32; embeddings "
-        f"of the plain CNN encoder (256-D, CPU); {args.map_method} map; box = 10 % of N"
+        "of the default CPU encoder (plain CNN, --arch cnn); "
+        f"{args.map_method} map; box = 10 % of N"
     )
 
 

@@ -4,9 +4,10 @@ In one run, on each survey (the synthetic ``demo`` preset, where settings are
 chosen, and the ``second`` preset, drawn with other seeing, depth, cutout
 size and seed, where they are reported; or a given ``--store``):
 
-* ours with the default settings and with the previous CPU setting
-  (ResNet width 16, one block per stage): img/s, seconds per epoch, the
-  speed ratio measured side by side;
+* ours with the default settings, with the previous CPU setting (ResNet
+  width 16, one block per stage) and with the earlier CNN default (width 32,
+  one block per stage): img/s, seconds per epoch, the speed ratios and
+  accuracy differences measured side by side;
 * the plain reference SimCLR (:mod:`models.reference`), the supervised
   reference (our network trained on the hidden labels) and pixel PCA-64 of
   asinh cutouts;
@@ -37,6 +38,7 @@ from explorer.bench.ssl_data import LABEL, Survey, load_average, preset_store
 from explorer.bench.ssl_eval import knn_accuracy, knn_cv, linear_accuracy, split_rows
 from explorer.bench.ssl_runs import (
     PREVIOUS_CPU,
+    SHALLOW_CPU,
     run_ours,
     run_pca,
     run_reference,
@@ -71,7 +73,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 QUICK = {"n": 300, "size": 32, "epochs": 1, "batch_size": 64, "trials": 3}
 #: every contestant, in the order they run (``--contestants`` picks a subset);
 #: pixel PCA first: it needs no training and fails fastest
-CONTESTANTS = ("pca", "ours", "previous", "reference", "supervised")
+CONTESTANTS = ("pca", "ours", "previous", "shallow", "reference", "supervised")
 #: targets of issue 12
 TARGETS = {"gap_to_supervised": 0.02, "margin_over_pca": 0.10, "speedup": 2.0}
 
@@ -147,6 +149,7 @@ def measure(
         "previous": lambda: run_ours(
             survey, {**settings, **PREVIOUS_CPU}, work, device
         ),
+        "shallow": lambda: run_ours(survey, {**settings, **SHALLOW_CPU}, work, device),
         "reference": lambda: run_reference(survey, settings),
         "supervised": lambda: run_supervised(survey, settings),
     }
@@ -164,6 +167,7 @@ def measure(
 KEYS = {
     "ours": "ours",
     "previous": "previous_cpu_setting",
+    "shallow": "shallow_cnn_setting",
     "reference": "reference_simclr",
     "supervised": "supervised",
     "pca": "pixel_pca_asinh",
@@ -183,6 +187,13 @@ def compare(got: dict[str, dict[str, Any]]) -> dict[str, float]:
         out["knn_vs_previous"] = round(
             ours["knn_accuracy"] - previous["knn_accuracy"], 4
         )
+    if "shallow" in got:
+        shallow = got["shallow"]
+        out["speedup_per_epoch_vs_shallow"] = round(
+            shallow["seconds_per_epoch"] / ours["seconds_per_epoch"], 2
+        )
+        out["knn_vs_shallow"] = round(ours["knn_accuracy"] - shallow["knn_accuracy"], 4)
+        out["heldout_vs_shallow"] = round(ours[held] - shallow[held], 4)
     if "reference" in got:
         out["knn_vs_reference"] = round(
             ours["knn_accuracy"] - got["reference"]["knn_accuracy"], 4

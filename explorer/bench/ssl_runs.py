@@ -1,7 +1,8 @@
 """The contestants of ``bench ssl``, each scored after every epoch the same way.
 
-Ours (:func:`run_ours`, the default settings, and the previous CPU setting
-``--arch resnet --width 16 --layers 1,1,1,1``), the plain reference SimCLR
+Ours (:func:`run_ours`, the default settings, the previous CPU setting
+``--arch resnet --width 16 --layers 1,1,1,1`` and the earlier CNN default
+``--arch cnn --width 32 --layers 1,1,1,1``), the plain reference SimCLR
 (:func:`run_reference`), the supervised upper reference (:func:`run_supervised`)
 and pixel PCA-64 of asinh cutouts (:func:`run_pca`). Training goes through
 :mod:`explorer.jobs.runner`; no torch here.
@@ -22,6 +23,9 @@ from explorer.bench.ssl_eval import knn_accuracy, knn_cv, linear_accuracy
 EMBED_BATCH = 512
 #: the CPU setting of the README before issue 12 (what the speed ratio compares to)
 PREVIOUS_CPU = {"arch": "resnet", "width": 16, "layers": [1, 1, 1, 1], "preload": False}
+#: the CPU default of 2026-12-01: the plain CNN one block per stage, 32 -> 256
+#: channels (today's is narrower and deeper; this says what that bought)
+SHALLOW_CPU = {"arch": "cnn", "width": 32, "layers": [1, 1, 1, 1]}
 
 
 def _embed(survey: Survey, encode: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

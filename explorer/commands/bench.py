@@ -73,8 +73,8 @@ def add_ssl_arguments(parser: argparse.ArgumentParser) -> None:
         type=_contestants,
         default=None,
         metavar="A,B",
-        help="run only these besides ours: pca, previous, reference, supervised "
-        "(default all)",
+        help="run only these besides ours: pca, previous, shallow, reference, "
+        "supervised (default all)",
     )
     parser.add_argument(
         "--tag",

@@ -54,7 +54,7 @@ _TRAINING: dict[str, tuple[str, dict[str, Any], str]] = {
     "width": (
         "width",
         {"type": positive_int},
-        "ResNet width; h has 8 x width dimensions",
+        "channels of the first stage; h has 8 x width dimensions",
     ),
     "layers": (
         "layers",

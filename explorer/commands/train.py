@@ -9,8 +9,8 @@ Example::
     latentsky train demo_store --out ckpt.pt --config best.json
 
 The encoder follows the device unless ``--arch`` says otherwise: a plain
-4-stage CNN (32 -> 256 channels) on a CPU, ResNet-18 with bf16 autocast on
-CUDA; the first log line says which was picked.
+4-stage CNN (16 -> 128 channels, 3 convolutions per stage) on a CPU,
+ResNet-18 with bf16 autocast on CUDA; the first log line says which was picked.
 """
 
 from __future__ import annotations

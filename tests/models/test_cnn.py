@@ -31,8 +31,8 @@ def test_auto_follows_the_device():
     cpu, cuda = config.for_device("cpu", threads=3), config.for_device("cuda")
     assert (cpu.arch, cpu.width, cpu.layers, cpu.batch_size, cpu.threads) == (
         "cnn",
-        32,
-        [1, 1, 1, 1],
+        16,
+        [3, 3, 3, 3],
         256,
         3,
     )
@@ -52,7 +52,7 @@ def test_auto_follows_the_device():
         [2, 2, 2, 2],
         64,
     )
-    assert config.embedding_dim == 256 and cuda.embedding_dim == 512
+    assert config.embedding_dim == 128 and cuda.embedding_dim == 512
 
 
 def test_a_config_without_arch_is_an_old_resnet_checkpoint():

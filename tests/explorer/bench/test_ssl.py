@@ -64,12 +64,20 @@ def test_quick_run_writes_every_contestant(tmp_path, monkeypatch):
     assert survey["workload"]["n_sources"] == 200
     assert survey["workload"]["cutout_size"] == 32
     assert len(survey["load_average_before"]) == 3
-    for name in ("ours", "previous_cpu_setting", "reference_simclr", "supervised"):
+    names = ("ours", "previous_cpu_setting", "shallow_cnn_setting")
+    for name in (*names, "reference_simclr", "supervised"):
         entry = survey[name]
         assert 0 <= entry["heldout_knn_accuracy"] <= 1 and entry["images_per_s"] > 0
         assert entry["curve"][0]["epoch"] == 1 and entry["curve"][0]["minutes"] > 0
     assert survey["ours"]["config"]["arch"] == "cnn"
     assert survey["previous_cpu_setting"]["config"]["arch"] == "resnet"
+    shallow = survey["shallow_cnn_setting"]["config"]
+    assert (shallow["arch"], shallow["width"], shallow["layers"]) == (
+        "cnn",
+        32,
+        [1] * 4,
+    )
+    assert survey["ours"]["config"]["layers"] != shallow["layers"]
     # recall per kind; a kind with one source cannot be cross-validated
     kinds = {k for k, n in survey["workload"]["kinds"].items() if n >= 2}
     assert set(survey["ours"]["recall"]) == kinds
@@ -77,6 +85,7 @@ def test_quick_run_writes_every_contestant(tmp_path, monkeypatch):
     assert len(survey["tune"]["rows"]) == 2
     assert set(survey["comparison"]) >= {
         "speedup_per_epoch_vs_previous",
+        "speedup_per_epoch_vs_shallow",
         "heldout_gap_to_supervised",
         "knn_margin_over_pca",
     }
@@ -98,6 +107,17 @@ def test_the_comparisons_are_those_of_the_contestants_that_ran():
     assert out == {
         "speedup_per_epoch_vs_previous": 2.5,
         "knn_vs_previous": pytest.approx(0.10),
+    }
+    shallow = {
+        "knn_accuracy": 0.65,
+        "heldout_knn_accuracy": 0.66,
+        "seconds_per_epoch": 15,
+    }
+    out = compare({"ours": ours, "shallow": shallow})
+    assert out == {
+        "speedup_per_epoch_vs_shallow": 1.5,
+        "knn_vs_shallow": pytest.approx(0.05),
+        "heldout_vs_shallow": pytest.approx(0.02),
     }
 
 
