@@ -19,6 +19,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from models.config import ARCH_DEFAULTS
+
+_WIDTH, _LAYERS = ARCH_DEFAULTS["cnn"]
+
 
 def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     """3x3 convolution (same size), batch norm, ReLU."""
@@ -37,9 +41,11 @@ class PlainCNNEncoder(nn.Module):
     in_channels : int
         Number of bands (any).
     width : int
-        Channels of the first stage (``width * 8`` after 4 stages).
+        Channels of the first stage (``width * 8`` after 4 stages; default
+        the CPU default of :data:`models.config.ARCH_DEFAULTS`).
     layers : sequence of int
-        Convolution blocks per stage (``[1, 1, 1, 1]`` by default).
+        Convolution blocks per stage (default, like ``width``, the CPU
+        default of :data:`models.config.ARCH_DEFAULTS`).
 
     Raises
     ------
@@ -48,7 +54,10 @@ class PlainCNNEncoder(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, width: int = 16, layers: Sequence[int] = (3, 3, 3, 3)
+        self,
+        in_channels: int,
+        width: int = _WIDTH,
+        layers: Sequence[int] = tuple(_LAYERS),
     ) -> None:
         super().__init__()
         if in_channels < 1 or not layers:
